@@ -1,0 +1,144 @@
+# fnguard — top-level build. `make help` lists the targets.
+#
+# Objects for a build variant go under $(BUILD); the sanitizer variant is
+# the same rules with BUILD=build-asan and SAN=1.
+
+VERSION := 0.1.0
+CC ?= gcc
+BUILD ?= build
+PKGS := libseccomp libpcre2-8 yaml-0.1 libcjson nettle
+PYTHON := /usr/bin/python3
+FUZZ_SECONDS ?= 20
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# snprintf truncation is the bounded behaviour we ask for, not a bug.
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wshadow -Wpointer-arith \
+	-Wcast-qual -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wundef \
+	-Wwrite-strings -Wimplicit-fallthrough -Wno-missing-field-initializers \
+	-Wno-format-truncation
+HARDEN := -fstack-protector-strong -fstack-clash-protection -fcf-protection -fPIE
+ifeq ($(SAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SANLD := -fsanitize=address,undefined
+else
+OPT := -O2 -g -D_FORTIFY_SOURCE=2
+SANLD :=
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CPPFLAGS += -D_GNU_SOURCE -DFNG_VERSION=\"$(VERSION)\" -Icommon -Ipolicy -Isupervisor -Irules
+CFLAGS := -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(EXTRA_CFLAGS)
+LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANLD)
+
+LIB_SRC := $(wildcard common/*.c policy/*.c rules/*.c) \
+	$(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPERS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+
+.PHONY: all asan deps check unit integration fuzz bench demo clean format format-check \
+	helpers install help layer
+
+all: $(BUILD)/fnguard
+
+help:
+	@echo "make          build build/fnguard"
+	@echo "make deps     install the Debian packages fnguard needs (idempotent)"
+	@echo "make check    deps + both builds + unit, fuzz and integration tests"
+	@echo "make demo     deps + build + run the built-in example"
+	@echo "make bench    benchmark tables (ratios against the bare runtime)"
+	@echo "make asan     sanitizer build in build-asan/"
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fnguard: $(BUILD)/obj/supervisor/main.o $(LIB_OBJ)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/unit: $(UNIT_OBJ) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Test helpers are deliberately plain: no sanitizers, static where they
+# must run without the dynamic loader's own syscalls getting in the way.
+$(BUILD)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
+
+helpers: $(HELPERS)
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 build-asan/fnguard build-asan/tests/unit
+
+unit: $(BUILD)/tests/unit
+	$(Q)$(BUILD)/tests/unit
+
+build-fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(wildcard policy/*.c policy/*.h common/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+		-Icommon -Ipolicy $(PKG_CFLAGS) -o $@ tests/fuzz/fuzz_policy.c \
+		$(wildcard policy/*.c common/*.c) $(PKG_LIBS)
+
+fuzz: build-fuzz/fuzz_policy
+	@mkdir -p build-fuzz/corpus
+	$(Q)build-fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 \
+		-print_final_stats=0 build-fuzz/corpus policy/examples tests/fuzz/corpus 2>&1 \
+		| grep -E '^(#[0-9]+ +DONE|Done|==[0-9]+==|SUMMARY)' || true
+	@test ! -e crash-* || { echo "fuzz: crash found"; exit 1; }
+
+deps:
+	$(Q)tools/deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all helpers $(BUILD)/tests/unit
+	$(Q)$(MAKE) --no-print-directory asan
+	$(Q)$(BUILD)/tests/unit
+	$(Q)build-asan/tests/unit
+	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)FNGUARD=$(CURDIR)/build/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	$(Q)FNGUARD=$(CURDIR)/build-asan/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+integration: all helpers
+	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
+		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+demo: deps all
+	$(Q)tools/demo.sh $(CURDIR)/$(BUILD)/fnguard
+
+bench: deps all helpers
+	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
+		$(PYTHON) tests/bench/bench.py
+
+PREFIX ?= /usr/local
+install: all
+	install -D -m 0755 $(BUILD)/fnguard $(DESTDIR)$(PREFIX)/bin/fnguard
+	install -d $(DESTDIR)$(PREFIX)/share/fnguard/examples
+	install -m 0644 policy/examples/*.yaml $(DESTDIR)$(PREFIX)/share/fnguard/examples/
+
+layer:
+	@echo "make layer: the Lambda layer is built by issue 5 (tools/); not in this build yet" >&2
+	@exit 2
+
+FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] \
+	tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

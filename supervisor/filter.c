@@ -1,0 +1,268 @@
+#include "filter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "cleanup.h"
+
+#ifndef FIOSETOWN
+#define FIOSETOWN 0x8901
+#endif
+#ifndef SIOCSPGRP
+#define SIOCSPGRP 0x8902
+#endif
+
+/* When the syscall is trapped. Pid arguments are C ints: compare only the
+ * low 32 bits, since the upper half of the register is whatever the
+ * caller left there and the kernel ignores it. */
+enum cond {
+	C_ALWAYS,
+	C_A0_SUP,     /* arg0 is the supervisor's pid */
+	C_KILL,       /* kill(2): the supervisor, -1, or -supervisor_pgid */
+	C_UNTRACED,   /* clone(2) flags with CLONE_UNTRACED */
+	C_FCNTL_OWN,  /* fcntl F_SETOWN to the supervisor, or F_SETOWN_EX */
+	C_IOCTL_OWN,  /* FIOSETOWN / SIOCSPGRP: owner behind a pointer */
+};
+
+static const struct refusal {
+	long nr;
+	enum cond cond;
+	int err;
+	const char *reason;
+} refusals[] = {
+	{ SYS_io_uring_setup, C_ALWAYS, ENOSYS, "io_uring performs I/O without passing seccomp" },
+	{ SYS_io_uring_enter, C_ALWAYS, ENOSYS, "io_uring performs I/O without passing seccomp" },
+	{ SYS_io_uring_register, C_ALWAYS, ENOSYS,
+	  "io_uring performs I/O without passing seccomp" },
+	{ SYS_ptrace, C_ALWAYS, EPERM, "ptrace would let the workload control processes" },
+	{ SYS_process_vm_readv, C_ALWAYS, EPERM, "reading another process's memory" },
+	{ SYS_process_vm_writev, C_ALWAYS, EPERM, "writing another process's memory" },
+	{ SYS_bpf, C_ALWAYS, EPERM, "loading eBPF programs" },
+	{ SYS_userfaultfd, C_ALWAYS, EPERM, "userfaultfd widens kernel race windows" },
+	{ SYS_perf_event_open, C_ALWAYS, EPERM, "perf events observe other processes" },
+	{ SYS_kexec_load, C_ALWAYS, EPERM, "kexec" },
+	{ SYS_kexec_file_load, C_ALWAYS, EPERM, "kexec" },
+	{ SYS_init_module, C_ALWAYS, EPERM, "loading kernel modules" },
+	{ SYS_finit_module, C_ALWAYS, EPERM, "loading kernel modules" },
+	{ SYS_delete_module, C_ALWAYS, EPERM, "unloading kernel modules" },
+	{ SYS_mount, C_ALWAYS, EPERM, "mounts could hide programs behind allowed paths" },
+	{ SYS_umount2, C_ALWAYS, EPERM, "mounts could hide programs behind allowed paths" },
+	{ SYS_pivot_root, C_ALWAYS, EPERM, "changing the root" },
+	{ SYS_chroot, C_ALWAYS, EPERM, "changing the root" },
+	{ SYS_unshare, C_ALWAYS, EPERM, "new namespaces escape the supervisor's view" },
+	{ SYS_setns, C_ALWAYS, EPERM, "joining namespaces escapes the supervisor's view" },
+	{ SYS_open_tree, C_ALWAYS, EPERM, "mounts could hide programs behind allowed paths" },
+	{ SYS_move_mount, C_ALWAYS, EPERM, "mounts could hide programs behind allowed paths" },
+	{ SYS_fsopen, C_ALWAYS, EPERM, "mounts could hide programs behind allowed paths" },
+	{ SYS_fsconfig, C_ALWAYS, EPERM, "mounts could hide programs behind allowed paths" },
+	{ SYS_fsmount, C_ALWAYS, EPERM, "mounts could hide programs behind allowed paths" },
+	{ SYS_fspick, C_ALWAYS, EPERM, "mounts could hide programs behind allowed paths" },
+	{ SYS_mount_setattr, C_ALWAYS, EPERM, "mounts could hide programs behind allowed paths" },
+	{ SYS_open_by_handle_at, C_ALWAYS, EPERM, "opens files without a path" },
+	/* A pidfd may be a /proc/PID directory fd: its target cannot be
+	 * judged from the filter, and callers fall back to kill(2). */
+	{ SYS_pidfd_send_signal, C_ALWAYS, EPERM, "pidfd_send_signal target cannot be checked" },
+	{ SYS_clone, C_UNTRACED, EPERM, "CLONE_UNTRACED would escape the supervisor's ptrace" },
+	{ SYS_kill, C_KILL, EPERM, "signal aimed at the supervisor, its process group, or all" },
+	{ SYS_tkill, C_A0_SUP, EPERM, "signal aimed at the supervisor" },
+	{ SYS_tgkill, C_A0_SUP, EPERM, "signal aimed at the supervisor" },
+	{ SYS_rt_sigqueueinfo, C_A0_SUP, EPERM, "signal aimed at the supervisor" },
+	{ SYS_rt_tgsigqueueinfo, C_A0_SUP, EPERM, "signal aimed at the supervisor" },
+	{ SYS_pidfd_open, C_A0_SUP, EPERM, "pidfd of the supervisor" },
+	{ SYS_prlimit64, C_A0_SUP, EPERM, "resource limits of the supervisor" },
+	{ SYS_sched_setaffinity, C_A0_SUP, EPERM, "scheduling of the supervisor" },
+	{ SYS_sched_setscheduler, C_A0_SUP, EPERM, "scheduling of the supervisor" },
+	{ SYS_sched_setparam, C_A0_SUP, EPERM, "scheduling of the supervisor" },
+	{ SYS_sched_setattr, C_A0_SUP, EPERM, "scheduling of the supervisor" },
+	/* SIGIO/F_SETSIG deliver any signal, SIGKILL included, to the owner. */
+	{ SYS_fcntl, C_FCNTL_OWN, EPERM, "I/O signals aimed at the supervisor" },
+	{ SYS_ioctl, C_IOCTL_OWN, EPERM, "I/O signal owner set through a pointer" },
+};
+
+#define M32 0xffffffffULL
+
+static int add(scmp_filter_ctx ctx, uint32_t act, long nr, unsigned n,
+	       const struct scmp_arg_cmp *a)
+{
+	return seccomp_rule_add_array(ctx, act, (int)nr, n, a);
+}
+
+static int add_refusal(scmp_filter_ctx ctx, const struct refusal *r,
+		       const struct sup_filter_opts *o)
+{
+	const uint32_t act = SCMP_ACT_NOTIFY;
+	const uint64_t sup = (uint32_t)o->supervisor_pid;
+	const uint64_t minus_pgid = (uint32_t)-o->supervisor_pgid;
+	int rc = 0;
+
+	switch (r->cond) {
+	case C_ALWAYS:
+		return add(ctx, act, r->nr, 0, NULL);
+	case C_A0_SUP: {
+		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, M32, sup);
+		return add(ctx, act, r->nr, 1, &a);
+	}
+	case C_KILL: {
+		const uint64_t targets[] = { sup, M32 /* -1 */, minus_pgid };
+		for (size_t i = 0; i < ARRAY_SIZE(targets) && rc == 0; i++) {
+			struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, M32, targets[i]);
+			rc = add(ctx, act, r->nr, 1, &a);
+		}
+		return rc;
+	}
+	case C_UNTRACED: {
+		struct scmp_arg_cmp a =
+			SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED);
+		return add(ctx, act, r->nr, 1, &a);
+	}
+	case C_FCNTL_OWN: {
+		const uint64_t owners[] = { sup, minus_pgid };
+		for (size_t i = 0; i < ARRAY_SIZE(owners) && rc == 0; i++) {
+			struct scmp_arg_cmp a[2] = {
+				SCMP_A1(SCMP_CMP_MASKED_EQ, M32, F_SETOWN),
+				SCMP_A2(SCMP_CMP_MASKED_EQ, M32, owners[i]),
+			};
+			rc = add(ctx, act, r->nr, 2, a);
+		}
+		if (rc == 0) {
+			struct scmp_arg_cmp a = SCMP_A1(SCMP_CMP_MASKED_EQ, M32, F_SETOWN_EX);
+			rc = add(ctx, act, r->nr, 1, &a);
+		}
+		return rc;
+	}
+	case C_IOCTL_OWN: {
+		const uint64_t reqs[] = { FIOSETOWN, SIOCSPGRP };
+		for (size_t i = 0; i < ARRAY_SIZE(reqs) && rc == 0; i++) {
+			struct scmp_arg_cmp a = SCMP_A1(SCMP_CMP_MASKED_EQ, M32, reqs[i]);
+			rc = add(ctx, act, r->nr, 1, &a);
+		}
+		return rc;
+	}
+	}
+	return -EINVAL;
+}
+
+static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const char **what)
+{
+	int rc;
+
+	*what = "execve";
+	if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_execve, 0, NULL)) < 0)
+		return rc;
+	*what = "execveat";
+	if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_execveat, 0, NULL)) < 0)
+		return rc;
+	/* clone3 hides its flags behind a pointer the filter cannot read:
+	 * ENOSYS makes glibc fall back to clone(2), whose flags it can. */
+	*what = "clone3";
+	if ((rc = add(ctx, SCMP_ACT_ERRNO(ENOSYS), SYS_clone3, 0, NULL)) < 0)
+		return rc;
+	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
+		*what = sup_syscall_name(refusals[i].nr);
+		if ((rc = add_refusal(ctx, &refusals[i], o)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
+{
+	_cleanup_fd_ int fd = memfd_create("fnguard-filter", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = seccomp_export_bpf(ctx, fd);
+	if (rc < 0)
+		return rc;
+	off_t size = lseek(fd, 0, SEEK_END);
+	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
+	    size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
+		return -E2BIG;
+	struct sock_filter *insns = malloc((size_t)size);
+	if (!insns)
+		return -ENOMEM;
+	if (pread(fd, insns, (size_t)size, 0) != size) {
+		free(insns);
+		return -EIO;
+	}
+	prog->filter = insns;
+	prog->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	return 0;
+}
+
+int sup_filter_build(const struct sup_filter_opts *o, struct sock_fprog *prog, char *err,
+		     size_t errlen)
+{
+	const char *what = "init";
+	int rc;
+
+	prog->filter = NULL;
+	prog->len = 0;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx) {
+		snprintf(err, errlen, "libseccomp: cannot create a filter context");
+		return -ENOMEM;
+	}
+	/* Only the native ABI may run: int 0x80 (i386) and x32 numbers are
+	 * other syscall tables the rules below would not cover. */
+	rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	/* A binary tree keeps the cost of untrapped syscalls flat. */
+	if (rc == 0)
+		rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (rc == 0)
+		rc = add_rules(ctx, o, &what);
+	if (rc == 0) {
+		what = "export";
+		rc = export_bpf(ctx, prog);
+	}
+	seccomp_release(ctx);
+	if (rc < 0)
+		snprintf(err, errlen, "building the seccomp filter failed at %s: %s", what,
+			 strerror(-rc));
+	return rc;
+}
+
+void sup_filter_free(struct sock_fprog *prog)
+{
+	free(prog->filter);
+	prog->filter = NULL;
+	prog->len = 0;
+}
+
+void sup_filter_classify(long nr, struct sup_trap_info *out)
+{
+	memset(out, 0, sizeof *out);
+	if (nr == SYS_execve || nr == SYS_execveat) {
+		out->kind = SUP_TRAP_EXEC;
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
+		if (refusals[i].nr == nr) {
+			out->kind = SUP_TRAP_REFUSE;
+			out->err = refusals[i].err;
+			out->reason = refusals[i].reason;
+			return;
+		}
+	}
+}
+
+const char *sup_syscall_name(long nr)
+{
+	static char buf[64];
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, (int)nr);
+
+	if (name)
+		snprintf(buf, sizeof buf, "%s", name);
+	else
+		snprintf(buf, sizeof buf, "syscall_%ld", nr);
+	free(name);
+	return buf;
+}

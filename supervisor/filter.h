@@ -1,0 +1,43 @@
+/* The workload's seccomp filter: generated with libseccomp before fork,
+ * exported as raw BPF, loaded by the pre-exec child without any library
+ * call (crun's shape). */
+#ifndef FNG_FILTER_H
+#define FNG_FILTER_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sup_filter_opts {
+	pid_t supervisor_pid;  /* signals and pid-taking calls aimed here are refused */
+	pid_t supervisor_pgid; /* kill(-pgid, ...) is refused */
+};
+
+/* Builds the filter into *prog (prog->filter is malloc'd; release with
+ * sup_filter_free). Returns 0 or -errno with a message in err. */
+int sup_filter_build(const struct sup_filter_opts *o, struct sock_fprog *prog, char *err,
+		     size_t errlen);
+void sup_filter_free(struct sock_fprog *prog);
+
+/* What the supervisor does with a notification for syscall nr. */
+enum sup_trap {
+	SUP_TRAP_NONE = 0, /* not a syscall the filter sends us */
+	SUP_TRAP_EXEC,     /* execve, execveat: the exec handler decides */
+	SUP_TRAP_REFUSE,   /* anti-escape: always refused, logged as a deny */
+};
+
+struct sup_trap_info {
+	enum sup_trap kind;
+	int err;            /* SUP_TRAP_REFUSE: errno answered */
+	const char *reason; /* SUP_TRAP_REFUSE: why it is refused */
+};
+
+/* Classifies a notified syscall (native arch). Valid after a successful
+ * sup_filter_build() in this process. */
+void sup_filter_classify(long nr, struct sup_trap_info *out);
+
+/* Name of a native syscall number, for logs: a static buffer. */
+const char *sup_syscall_name(long nr);
+
+#endif

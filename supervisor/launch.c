@@ -1,0 +1,229 @@
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "sys.h"
+
+/* Steps of the child, reported back when one fails. */
+enum step { ST_OK, ST_PDEATHSIG, ST_SETSID, ST_CAPS, ST_NNP, ST_SECCOMP };
+
+static const char *const step_names[] = {
+	[ST_OK] = "ok",
+	[ST_PDEATHSIG] = "prctl(PR_SET_PDEATHSIG)",
+	[ST_SETSID] = "setsid",
+	[ST_CAPS] = "dropping capabilities",
+	[ST_NNP] = "prctl(PR_SET_NO_NEW_PRIVS)",
+	[ST_SECCOMP] = "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER)",
+};
+
+struct msg {
+	int step;
+	int val; /* ST_OK: the listener fd; else errno */
+};
+
+bool sup_cap_kept(int cap)
+{
+	/* Docker's default set minus what breaks the model: no raw sockets,
+	 * no mknod, no chroot, no setpcap/setfcap. */
+	switch (cap) {
+	case CAP_CHOWN:
+	case CAP_DAC_OVERRIDE:
+	case CAP_FOWNER:
+	case CAP_FSETID:
+	case CAP_KILL:
+	case CAP_SETGID:
+	case CAP_SETUID:
+	case CAP_NET_BIND_SERVICE:
+	case CAP_AUDIT_WRITE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+#define CHILD __attribute__((no_sanitize("address", "undefined"), noreturn))
+#define CHILD_FN __attribute__((no_sanitize("address", "undefined")))
+
+CHILD static void child_fail(int fd, enum step s, int err)
+{
+	struct msg m = { .step = s, .val = err };
+	(void)!write(fd, &m, sizeof m);
+	_exit(125);
+}
+
+/* Empties the bounding, inheritable and ambient sets of everything not
+ * kept, so execve (as root) grants no more. Without CAP_SETPCAP the
+ * bounding set cannot shrink; that is only acceptable when the process
+ * holds no capability at all (then NO_NEW_PRIVS stops file caps and
+ * setuid binaries from granting any). */
+CHILD_FN static int child_drop_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	bool refused = false;
+
+	for (int cap = 0; cap < 64; cap++) {
+		if (sup_cap_kept(cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; /* past the kernel's last capability */
+			refused = true;
+		}
+	}
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	if (refused && (d[0].effective | d[1].effective | d[0].permitted | d[1].permitted))
+		return -EPERM;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -errno;
+	d[0].inheritable = d[1].inheritable = 0;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Between fork and execve: no allocation, no locks, raw syscalls only.
+ * The fd table is shared with the supervisor, so close nothing here. */
+CHILD static void child_main(const struct sup_launch *l, pid_t parent, int sock)
+{
+	char go;
+	int fd;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		child_fail(sock, ST_PDEATHSIG, errno);
+	if (getppid() != parent)
+		_exit(125); /* the supervisor died before PDEATHSIG was armed */
+	/* A session of its own: kill(0)/job control stay inside the workload. */
+	if (setsid() < 0)
+		child_fail(sock, ST_SETSID, errno);
+	if ((fd = child_drop_caps()) < 0)
+		child_fail(sock, ST_CAPS, -fd);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(sock, ST_NNP, errno);
+	struct sock_fprog prog = *l->prog;
+	fd = sys_seccomp(SECCOMP_SET_MODE_FILTER,
+			 SECCOMP_FILTER_FLAG_NEW_LISTENER | l->filter_flags, &prog);
+	if (fd < 0)
+		child_fail(sock, ST_SECCOMP, errno);
+	struct msg m = { .step = ST_OK, .val = fd };
+	if (write(sock, &m, sizeof m) != sizeof m)
+		_exit(125);
+	/* Wait until the supervisor has seized us and holds the listener. */
+	if (read(sock, &go, 1) != 1)
+		_exit(125);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &l->child_mask, NULL, sizeof(uint64_t));
+	execve(l->path, l->argv, l->envp);
+	int e = errno;
+	const char *d = strerrordesc_np(e);
+	(void)!write(2, "fnguard: cannot execute ", 24);
+	(void)!write(2, l->path, strlen(l->path));
+	(void)!write(2, ": ", 2);
+	(void)!write(2, d ? d : "error", strlen(d ? d : "error"));
+	(void)!write(2, "\n", 1);
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+static void reap(pid_t pid)
+{
+	int st;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+		;
+}
+
+int sup_launch(const struct sup_launch *l, pid_t *child, int *notify_fd, int *child_end,
+	       char *err, size_t errlen)
+{
+	int sv[2];
+	struct msg m;
+	pid_t parent = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	/* Raw clone: CLONE_FILES shares the fd table until the child's
+	 * execve unshares it; without CLONE_VM this is fork otherwise. */
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0)
+		child_main(l, parent, sv[1]);
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		snprintf(err, errlen, "clone: %s", strerror(e));
+		return -e;
+	}
+	const long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK |
+			  PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE;
+	if (ptrace(PTRACE_SEIZE, pid, 0, opts) < 0) {
+		int e = errno;
+		reap(pid);
+		close(sv[0]);
+		close(sv[1]);
+		snprintf(err, errlen, "ptrace(PTRACE_SEIZE) of the workload: %s", strerror(e));
+		return -e;
+	}
+	ssize_t n;
+	do
+		n = read(sv[0], &m, sizeof m);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof m || m.step != ST_OK) {
+		int e = n == (ssize_t)sizeof m ? m.val : EPIPE;
+		const char *what = n == (ssize_t)sizeof m && m.step > 0 &&
+						   m.step < (int)ARRAY_SIZE(step_names)
+					   ? step_names[m.step]
+					   : "start";
+		reap(pid);
+		close(sv[0]);
+		close(sv[1]);
+		snprintf(err, errlen, "workload setup failed at %s: %s", what, strerror(e));
+		return -e;
+	}
+	/* From here on a same-uid workload must not open our /proc files
+	 * (mem, fd/, environ). After the seize: a non-dumpable parent at
+	 * clone time would have made the child unseizable without
+	 * CAP_SYS_PTRACE. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		int e = errno;
+		reap(pid);
+		close(sv[0]);
+		close(sv[1]);
+		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(e));
+		return -e;
+	}
+	if (l->sync_wake_up) {
+		uint64_t f = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+		/* A speed hint only: the probe said it works, and if it does not
+		 * the wake-ups are merely slower. */
+		(void)ioctl(m.val, SECCOMP_IOCTL_NOTIF_SET_FLAGS, f);
+	}
+	if (write(sv[0], "g", 1) != 1) {
+		int e = errno;
+		reap(pid);
+		close(m.val);
+		close(sv[0]);
+		close(sv[1]);
+		snprintf(err, errlen, "starting the workload: %s", strerror(e));
+		return -e;
+	}
+	/* Data already queued stays readable after its writer closes. */
+	close(sv[0]);
+	*child = pid;
+	*notify_fd = m.val;
+	*child_end = sv[1];
+	return 0;
+}

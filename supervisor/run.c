@@ -1,0 +1,483 @@
+/* `fnguard run` and `fnguard check`: from the command line to a loaded
+ * policy, a built filter, a launched workload and the exit status. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "filter.h"
+#include "launch.h"
+#include "sup.h"
+#include "sys.h"
+#include "util.h"
+
+#define POLICY_MAX (1u << 20)
+
+struct run_opts {
+	const char *policy;
+	const char *log;
+	const char *mode;  /* NULL: the policy's */
+	const char *tier;  /* auto | kernel | preload */
+	char **cmd;
+	int cmd_argc;
+};
+
+static void die_hint(const char *msg, const char *hint)
+{
+	fprintf(stderr, "fnguard: %s\n", msg);
+	if (hint)
+		fprintf(stderr, "Hint: %s\n", hint);
+}
+
+/* Reads a policy file whole; returns 0 or -errno with a message. */
+static int read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+{
+	_cleanup_fd_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot read policy %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > POLICY_MAX) {
+		snprintf(err, errlen, "policy %s: not a regular file of at most %u bytes", path,
+			 POLICY_MAX);
+		return -EINVAL;
+	}
+	char *b = malloc((size_t)st.st_size + 1);
+	if (!b)
+		return -ENOMEM;
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	b[got] = 0;
+	*buf = b;
+	*len = got;
+	return 0;
+}
+
+static void print_diags(const struct pol_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "%s:%d:%d: %s\n", d->v[i].file, d->v[i].line, d->v[i].col,
+			d->v[i].msg);
+}
+
+/* Loads and validates; on success *sha holds the file's sha256. */
+static int load_policy(const char *path, struct policy **out, char sha[65])
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	char err[PATH_MAX + 128];
+	struct pol_diags d = { 0 };
+
+	if (read_file(path, &buf, &len, err, sizeof err) < 0) {
+		fprintf(stderr, "fnguard: %s\n", err);
+		return -1;
+	}
+	util_sha256_hex(buf, len, sha);
+	int rc = policy_parse(buf, len, path, out, &d);
+	print_diags(&d);
+	pol_diags_clear(&d);
+	free(d.v);
+	return rc < 0 ? -1 : 0;
+}
+
+int cli_check(int argc, char **argv)
+{
+	int bad = 0;
+
+	if (argc < 2) {
+		die_hint("check needs at least one policy file", "fnguard check fnguard.yaml");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		struct policy *p = NULL;
+		char sha[65];
+		if (load_policy(argv[i], &p, sha) < 0) {
+			bad = 1;
+			continue;
+		}
+		printf("%s: valid\n", argv[i]);
+		policy_free(p);
+	}
+	return bad;
+}
+
+/* The policy named by -p, $FNGUARD_POLICY or $LAMBDA_TASK_ROOT. */
+static const char *find_policy(const char *opt, char *buf, size_t size)
+{
+	const char *env = getenv("FNGUARD_POLICY");
+	const char *root = getenv("LAMBDA_TASK_ROOT");
+
+	if (opt)
+		return opt;
+	if (env && *env)
+		return env;
+	if (root && *root) {
+		snprintf(buf, size, "%s/fnguard.yaml", root);
+		if (access(buf, F_OK) == 0)
+			return buf;
+	}
+	return NULL;
+}
+
+/* Resolves COMMAND like execvp would, before anything starts, so that
+ * "not found" (127) and "not executable" (126) are answered as a shell
+ * does. Returns 0, 126 or 127. */
+static int resolve_command(const char *cmd, char *out, size_t size)
+{
+	bool found = false;
+
+	if (strchr(cmd, '/')) {
+		if (cmd[0] == '/') {
+			snprintf(out, size, "%s", cmd);
+		} else {
+			char cwd[PATH_MAX];
+			if (!getcwd(cwd, sizeof cwd))
+				return 127;
+			snprintf(out, size, "%s/%s", cwd, cmd);
+		}
+		struct stat st;
+		if (stat(out, &st) < 0)
+			return 127;
+		return S_ISREG(st.st_mode) && access(out, X_OK) == 0 ? 0 : 126;
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	char first[PATH_MAX] = "";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		snprintf(out, size, "%.*s/%s", (int)(n ? n : 1), n ? path : ".", cmd);
+		path += n + (path[n] == ':');
+		struct stat st;
+		if (stat(out, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (access(out, X_OK) == 0)
+			return out[0] == '/' ? 0 : resolve_command(out, out, size);
+		if (!found)
+			snprintf(first, sizeof first, "%s", out);
+		found = true;
+	}
+	if (found)
+		snprintf(out, size, "%s", first);
+	return found ? 126 : 127;
+}
+
+static int parse_run(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option lo[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "tier", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->tier = "auto";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:m:l:t:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->policy = optarg;
+			break;
+		case 'm':
+			o->mode = optarg;
+			break;
+		case 'l':
+			o->log = optarg;
+			break;
+		case 't':
+			o->tier = optarg;
+			break;
+		case 'h':
+			cli_usage(stdout);
+			exit(0);
+		default:
+			return -1;
+		}
+	}
+	if (o->mode && strcmp(o->mode, "enforce") && strcmp(o->mode, "audit")) {
+		die_hint("--mode must be enforce or audit", NULL);
+		return -1;
+	}
+	if (strcmp(o->tier, "auto") && strcmp(o->tier, "kernel") && strcmp(o->tier, "preload")) {
+		die_hint("--tier must be auto, kernel or preload", NULL);
+		return -1;
+	}
+	o->cmd = argv + optind;
+	o->cmd_argc = argc - optind;
+	if (o->cmd_argc < 1) {
+		die_hint("run needs a COMMAND", "fnguard run -p fnguard.yaml -- python3 handler.py");
+		return -1;
+	}
+	return 0;
+}
+
+/* Picks the tier or explains why none fits; 0 or -1 (exit 125). */
+static int choose_tier(const struct run_opts *o, const struct policy *p,
+		       const struct sup_caps *caps, const char **tier)
+{
+	const char *why;
+	char msg[512];
+
+	*tier = sup_caps_tier(caps, &why);
+	if (strcmp(o->tier, "preload") == 0) {
+		die_hint("the preload tier is not available in this build",
+			 "use --tier kernel (or auto) on a host that allows seccomp and ptrace");
+		return -1;
+	}
+	if (!*tier) {
+		snprintf(msg, sizeof msg, "no enforcement tier is usable here: %s", why);
+		die_hint(msg, "run `fnguard probe` for details; in docker add "
+			      "--cap-add SYS_PTRACE, or update the kernel");
+		return -1;
+	}
+	(void)p; /* require: any|preload|kernel are all met by the kernel tier */
+	return 0;
+}
+
+static const char *function_name(const struct policy *p, const char *cmd)
+{
+	const char *env = getenv("AWS_LAMBDA_FUNCTION_NAME");
+	const char *slash = strrchr(cmd, '/');
+
+	if (p->name)
+		return p->name;
+	if (env && *env)
+		return env;
+	return slash ? slash + 1 : cmd;
+}
+
+static int open_log(const struct run_opts *o, const struct policy *p, const char *cmd,
+		    struct log_ctx **log)
+{
+	char err[PATH_MAX + 128];
+	struct log_opts lo = {
+		.fd = 2,
+		.function = function_name(p, cmd),
+		.allowed = p->log.allowed,
+		.envp = environ,
+	};
+
+	if (o->log)
+		lo.path = o->log;
+	else if (p->log.sink && strcmp(p->log.sink, "stdout") == 0)
+		lo.fd = 1;
+	else if (p->log.sink && strcmp(p->log.sink, "stderr") != 0)
+		lo.path = p->log.sink;
+	if (log_open(&lo, log, err, sizeof err) < 0) {
+		die_hint(err, "check --log / log.sink; the directory must exist and be writable");
+		return -1;
+	}
+	return 0;
+}
+
+static void log_start(struct sup *s, const char *tier, const char *policy_path,
+		      const char *sha, const struct run_opts *o)
+{
+	cJSON *ev = log_begin(s->log, "start", "allow", s->child);
+	if (!ev)
+		return;
+	cJSON_AddStringToObject(ev, "tier", tier);
+	cJSON_AddStringToObject(ev, "policy", policy_path);
+	cJSON_AddStringToObject(ev, "policy_sha256", sha);
+	log_add_strv(ev, "argv", o->cmd, (size_t)o->cmd_argc, 64, 512);
+	cJSON_AddStringToObject(ev, "version", FNG_VERSION);
+	cJSON_AddStringToObject(ev, "mode", s->audit ? "audit" : "enforce");
+	cJSON_AddNumberToObject(ev, "supervisor_pid", s->self);
+	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
+	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
+		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
+	log_emit(s->log, ev);
+}
+
+static void log_exit(struct sup *s, int code)
+{
+	/* The exit line is written whatever log.allowed says. */
+	cJSON *ev = log_begin(s->log, "exit", s->violation ? "kill" : "allow", s->child);
+	if (!ev)
+		return;
+	cJSON_AddNumberToObject(ev, "status", code);
+	if (WIFSIGNALED(s->child_status))
+		cJSON_AddNumberToObject(ev, "signal", WTERMSIG(s->child_status));
+	else
+		cJSON_AddNullToObject(ev, "signal");
+	cJSON_AddNumberToObject(ev, "duration_ms", (double)(util_mono_ms() - s->t0_mono));
+	log_add_counts(s->log, ev);
+	log_emit(s->log, ev);
+}
+
+/* Blocks every signal we handle or must not die of, and returns a
+ * signalfd for them. The workload gets the original mask back. */
+static int setup_signals(sigset_t *orig)
+{
+	static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(handled); i++)
+		sigaddset(&set, handled[i]);
+	/* A vanished log reader must give EPIPE, not kill the supervisor;
+	 * SIGIO/SIGURG could be aimed at us through F_SETOWN. */
+	sigaddset(&set, SIGPIPE);
+	sigaddset(&set, SIGIO);
+	sigaddset(&set, SIGURG);
+	sigaddset(&set, SIGALRM);
+	sigaddset(&set, SIGVTALRM);
+	sigaddset(&set, SIGPROF);
+	sigaddset(&set, SIGXCPU);
+	sigaddset(&set, SIGXFSZ);
+	if (sigprocmask(SIG_BLOCK, &set, orig) < 0)
+		return -errno;
+	sigdelset(&set, SIGPIPE);
+	sigdelset(&set, SIGIO);
+	sigdelset(&set, SIGURG);
+	sigdelset(&set, SIGALRM);
+	sigdelset(&set, SIGVTALRM);
+	sigdelset(&set, SIGPROF);
+	sigdelset(&set, SIGXCPU);
+	sigdelset(&set, SIGXFSZ);
+	int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Everything before the workload exists; returns 0 or an exit code. */
+static int prepare(const struct run_opts *o, struct policy **pol, char sha[65],
+		   const char **policy_path, char *cmd_path, size_t cmd_size)
+{
+	static char found[PATH_MAX];
+
+	*policy_path = find_policy(o->policy, found, sizeof found);
+	if (!*policy_path) {
+		die_hint("no policy: none given with -p, $FNGUARD_POLICY is unset and "
+			 "$LAMBDA_TASK_ROOT/fnguard.yaml does not exist",
+			 "write a policy (see policy/examples/) and pass it with -p");
+		return SUP_EXIT_FAILURE;
+	}
+	if (load_policy(*policy_path, pol, sha) < 0) {
+		fprintf(stderr, "fnguard: invalid policy %s: the workload was not started\n",
+			*policy_path);
+		return SUP_EXIT_FAILURE;
+	}
+	int rc = resolve_command(o->cmd[0], cmd_path, cmd_size);
+	if (rc == 127)
+		fprintf(stderr, "fnguard: %s: command not found\n", o->cmd[0]);
+	else if (rc == 126)
+		fprintf(stderr, "fnguard: %s: not an executable file (%s)\n", o->cmd[0], cmd_path);
+	return rc;
+}
+
+static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_path,
+		     const char *tier, const char *policy_path, const char *sha)
+{
+	char err[256];
+	struct sup_launch l = { .path = cmd_path, .argv = o->cmd, .envp = environ };
+	struct sup_filter_opts fo = { .supervisor_pid = s->self, .supervisor_pgid = getpgrp() };
+	struct sock_fprog prog;
+
+	if (sup_filter_build(&fo, &prog, err, sizeof err) < 0) {
+		die_hint(err, NULL);
+		return SUP_EXIT_FAILURE;
+	}
+	l.prog = &prog;
+	l.filter_flags = s->caps->wait_killable_recv ? SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
+	l.sync_wake_up = s->caps->sync_wake_up;
+	int sfd = setup_signals(&l.child_mask);
+	if (sfd < 0) {
+		sup_filter_free(&prog);
+		die_hint("cannot set up signal handling", NULL);
+		return SUP_EXIT_FAILURE;
+	}
+	s->sig_fd = sfd;
+	if (sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) < 0) {
+		sup_filter_free(&prog);
+		die_hint("seccomp(SECCOMP_GET_NOTIF_SIZES) failed", NULL);
+		return SUP_EXIT_FAILURE;
+	}
+	int rc = sup_launch(&l, &s->child, &s->notify_fd, &s->child_end, err, sizeof err);
+	sup_filter_free(&prog);
+	if (rc < 0) {
+		die_hint(err, "run `fnguard probe` to see what this kernel allows");
+		return SUP_EXIT_FAILURE;
+	}
+	tracee_get(s->tt, s->child, true);
+	log_start(s, tier, policy_path, sha, o);
+	int code = sup_loop(s);
+	log_exit(s, code);
+	return code;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct run_opts o;
+	struct policy *pol = NULL;
+	char sha[65] = "", cmd_path[PATH_MAX], real[PATH_MAX];
+	const char *policy_path, *tier;
+	struct sup_caps caps;
+
+	if (parse_run(argc, argv, &o) < 0)
+		return SUP_EXIT_FAILURE;
+	int rc = prepare(&o, &pol, sha, &policy_path, cmd_path, sizeof cmd_path);
+	if (rc != 0) {
+		policy_free(pol);
+		return rc;
+	}
+	sup_probe(&caps);
+	if (choose_tier(&o, pol, &caps, &tier) < 0) {
+		policy_free(pol);
+		return SUP_EXIT_FAILURE;
+	}
+	struct sup s = {
+		.pol = pol,
+		.caps = &caps,
+		.audit = o.mode ? strcmp(o.mode, "audit") == 0 : pol->mode == POL_MODE_AUDIT,
+		.notify_fd = -1,
+		.sig_fd = -1,
+		.child_end = -1,
+		.self = getpid(),
+		.t0_mono = util_mono_ms(),
+	};
+	char *initial[2] = { cmd_path, realpath(cmd_path, real) ? real : cmd_path };
+	s.initial.v = initial;
+	s.initial.n = 2;
+	s.tt = tracee_tab_new();
+	if (!s.tt || open_log(&o, pol, o.cmd[0], &s.log) < 0) {
+		tracee_tab_free(s.tt);
+		policy_free(pol);
+		return SUP_EXIT_FAILURE;
+	}
+	rc = supervise(&s, &o, cmd_path, tier, policy_path, sha);
+	if (s.notify_fd >= 0)
+		close(s.notify_fd);
+	if (s.sig_fd >= 0)
+		close(s.sig_fd);
+	if (s.child_end >= 0)
+		close(s.child_end);
+	log_free(s.log);
+	tracee_tab_free(s.tt);
+	policy_free(pol);
+	return rc;
+}

@@ -1,0 +1,61 @@
+/* State of one `fnguard run`, shared by the supervisor's own modules
+ * (run, loop, exec); not seen outside supervisor/. */
+#ifndef FNG_SUP_H
+#define FNG_SUP_H
+
+#include <linux/seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "caps.h"
+#include "log.h"
+#include "policy.h"
+#include "tracee.h"
+
+#define SUP_EXIT_VIOLATION 159
+#define SUP_EXIT_FAILURE 125
+
+struct sup {
+	const struct policy *pol;      /* borrowed */
+	struct log_ctx *log;           /* borrowed */
+	const struct sup_caps *caps;   /* borrowed */
+	bool audit;                    /* mode: audit (policy or --mode) */
+	struct pol_strv initial;       /* COMMAND's paths: always allowed */
+	int notify_fd;                 /* owned */
+	int sig_fd;                    /* owned */
+	int child_end;                 /* setup socket end, closed after the first exec */
+	pid_t child;                   /* the workload's first process */
+	pid_t self;
+	struct tracee_tab *tt;         /* owned */
+	int64_t t0_mono;
+	struct seccomp_notif_sizes sizes;
+	bool child_done;
+	int child_status;              /* wait status of the first process */
+	bool violation;                /* a kill verdict was carried out */
+	unsigned long n_notif;
+};
+
+/* The `action` field and the effective verdict for a violation of a
+ * section: audit mode and `log` let it through as "audit". */
+const char *sup_violation_action(const struct sup *s, enum pol_action section,
+				 enum pol_action *eff);
+
+/* A new log event for task pid, with `exe` filled from /proc. */
+cJSON *sup_event(struct sup *s, const char *event, const char *action, pid_t pid);
+
+/* Log is written; now end the workload: SIGKILL every task ever seen,
+ * reap them, mark the run as a violation (exit 159). */
+void sup_kill_workload(struct sup *s);
+
+/* exec.c */
+void sup_exec_notify(struct sup *s, const struct seccomp_notif *req,
+		     struct seccomp_notif_resp *resp);
+void sup_exec_stop(struct sup *s, pid_t pid);
+
+/* loop.c: runs until the workload is gone; returns fnguard's exit code. */
+int sup_loop(struct sup *s);
+
+#endif

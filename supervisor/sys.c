@@ -1,0 +1,78 @@
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+ssize_t sys_read_cstr(int memfd, uint64_t addr, char *buf, size_t max)
+{
+	size_t got = 0;
+
+	if (max == 0)
+		return -ENAMETOOLONG;
+	/* Read page by page: a string may end just before an unmapped page,
+	 * and a read that crosses into it would fail as a whole. */
+	while (got < max - 1) {
+		uint64_t a = addr + got;
+		size_t chunk = 4096 - (size_t)(a & 4095);
+		if (chunk > max - 1 - got)
+			chunk = max - 1 - got;
+		ssize_t n = pread(memfd, buf + got, chunk, (off_t)a);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		char *nul = memchr(buf + got, 0, (size_t)n);
+		if (nul)
+			return nul - buf;
+		got += (size_t)n;
+	}
+	buf[max - 1] = 0;
+	return -ENAMETOOLONG;
+}
+
+int sys_read_mem(int memfd, uint64_t addr, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(memfd, (char *)buf + got, len - got, (off_t)(addr + got));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t sys_readlink(const char *path, char *buf, size_t size)
+{
+	ssize_t n = readlink(path, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= size - 1)
+		return -ENAMETOOLONG;
+	buf[n] = 0;
+	return n;
+}
+
+int sys_open_mem(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+bool sys_notif_valid(int notify_fd, uint64_t id)
+{
+	return ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}

@@ -1,0 +1,147 @@
+"""Anti-escape: the workload cannot disarm, trace, signal or read the
+supervisor, nor leave through other ABIs, io_uring or namespaces. These
+refusals hold in every mode, audit included."""
+import errno
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import (EXIT_VIOLATION, FNGUARD, PY, TIMEOUT, base_env,
+                      exec_policy, helper, write_script)
+
+EPERM, ENOSYS = errno.EPERM, errno.ENOSYS
+
+# check: (errnos that count as refused, syscall name the log must carry;
+#         None: the log line is not part of the contract)
+CHECKS = {
+    "io_uring": ({ENOSYS, EPERM}, "io_uring_setup"),
+    "ptrace_attach": ({EPERM}, "ptrace"),
+    "ptrace_seize": ({EPERM}, "ptrace"),
+    "ptrace_child": ({EPERM}, "ptrace"),
+    "kill_sup": ({EPERM}, "kill"),
+    "tgkill_sup": ({EPERM}, "tgkill"),
+    "pidfd_open_sup": ({EPERM}, "pidfd_open"),
+    "kill_all": ({EPERM}, "kill"),
+    "vm_readv": ({EPERM}, "process_vm_readv"),
+    "vm_writev": ({EPERM}, "process_vm_writev"),
+    "unshare_user": ({EPERM}, "unshare"),
+    "unshare_ns": ({EPERM}, "unshare"),
+    "unshare_net": ({EPERM}, "unshare"),
+    "mount": ({EPERM}, "mount"),
+    "setns": ({EPERM}, "setns"),
+    "clone_untraced": ({EPERM}, "clone"),
+    "clone3": ({ENOSYS}, None),
+    "bpf": ({EPERM}, "bpf"),
+    "userfaultfd": ({EPERM}, None),
+    "perf_event_open": ({EPERM, errno.EACCES}, None),
+    "open_by_handle_at": ({EPERM}, None),
+    # Non-dumpable supervisor: any failure to open its memory is fine.
+    "proc_mem": (None, None),
+}
+
+LINE_RE = re.compile(r"^(\w+) ret=(-?\d+) errno=(\d+)$", re.M)
+
+
+def run_checks(run_fnguard, checks, mode=None):
+    res = run_fnguard(exec_policy([]), [helper("escape")] + list(checks), mode=mode)
+    got = {m[0]: (int(m[1]), int(m[2])) for m in LINE_RE.findall(res.stdout)}
+    return res, got
+
+
+@pytest.mark.parametrize("mode", ["enforce", "audit"])
+@pytest.mark.parametrize("check", CHECKS)
+def test_refused(run_fnguard, kernel_tier, check, mode):
+    want, sysname = CHECKS[check]
+    res, got = run_checks(run_fnguard, [check], mode=mode)
+    assert check in got, "helper did not report\n" + res.dump()
+    ret, err = got[check]
+    assert ret == -1, f"{check} succeeded (ret={ret}) under fnguard\n" + res.dump()
+    if want is not None:
+        assert err in want, f"{check}: errno {err} ({errno.errorcode.get(err)}), " \
+            f"want {sorted(errno.errorcode[e] for e in want)}\n" + res.dump()
+    assert "sup alive=1" in res.stdout, "supervisor gone\n" + res.dump()
+    assert res.returncode == 0, res.dump()
+    if sysname:
+        lines = [e for e in res.of("syscall", action="deny") if sysname in e.values()]
+        assert lines, f"no syscall/deny line naming {sysname}\n" + res.dump()
+        assert lines[0].get("reason"), res.dump()
+
+
+def test_workload_in_own_session(run_fnguard, kernel_tier):
+    res, _ = run_checks(run_fnguard, ["sid"])
+    m = re.search(r"^sid self=(-?\d+) sup=(-?\d+)$", res.stdout, re.M)
+    assert m, res.dump()
+    assert int(m[1]) > 0 and m[1] != m[2], "workload shares the supervisor's session\n" + res.dump()
+    assert res.returncode == 0, res.dump()
+
+
+# CAP_DAC_READ_SEARCH, CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_SYS_PTRACE, CAP_SYS_ADMIN
+DROPPED_CAPS = {"DAC_READ_SEARCH": 2, "NET_ADMIN": 12, "SYS_MODULE": 16,
+                "SYS_PTRACE": 19, "SYS_ADMIN": 21}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="capabilities are dropped only for root")
+def test_capabilities_dropped_as_root(run_fnguard, kernel_tier):
+    res, _ = run_checks(run_fnguard, ["caps"])
+    m = re.search(r"^caps eff=([0-9a-f]+) bnd=([0-9a-f]+)$", res.stdout, re.M)
+    assert m, res.dump()
+    eff, bnd = int(m[1], 16), int(m[2], 16)
+    for name, bit in DROPPED_CAPS.items():
+        assert not eff & (1 << bit), f"CAP_{name} still effective\n" + res.dump()
+        assert not bnd & (1 << bit), f"CAP_{name} still in the bounding set\n" + res.dump()
+
+
+def test_all_checks_at_once_supervisor_survives(run_fnguard, kernel_tier):
+    """Everything in one process, in audit mode: nothing gets through, the
+    supervisor outlives it all and the workload's exit status is 0."""
+    res, got = run_checks(run_fnguard, list(CHECKS), mode="audit")
+    escaped = [c for c, (ret, _) in got.items() if ret != -1]
+    assert not escaped, f"escaped: {escaped}\n" + res.dump()
+    assert set(got) == set(CHECKS), res.dump()
+    assert "sup alive=1" in res.stdout, res.dump()
+    assert res.returncode == 0, res.dump()
+
+
+def test_supervisor_is_parent(tmp_path, kernel_tier):
+    src = """
+import os
+ppid = os.getppid()
+print("ppid=%d comm=%s" % (ppid, open("/proc/%d/comm" % ppid).read().strip()))
+"""
+    s = write_script(tmp_path / "w.py", src, 0o644)
+    pol = tmp_path / "p.yaml"
+    pol.write_text(exec_policy([]))
+    p = subprocess.Popen([FNGUARD, "run", "-p", pol, "--log", tmp_path / "log", "--", PY, s],
+                         stdout=subprocess.PIPE, text=True, env=base_env(),
+                         stdin=subprocess.DEVNULL)
+    out, _ = p.communicate(timeout=TIMEOUT)
+    assert p.returncode == 0, out
+    m = re.search(r"ppid=(\d+) comm=(\S+)", out)
+    assert m and int(m[1]) == p.pid, f"workload's parent is not fnguard ({p.pid}): {out}"
+
+
+# --- other ABIs ------------------------------------------------------------
+
+def _bare_abi(mode):
+    return subprocess.run([helper("abi"), mode], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("mode", ["enforce", "audit"])
+@pytest.mark.parametrize("abi", ["i386", "x32"])
+def test_foreign_abi_killed(run_fnguard, kernel_tier, abi, mode):
+    if abi == "i386":
+        bare = _bare_abi("i386")
+        m = re.search(r"i386 ret=(\d+) pid=(\d+)", bare.stdout)
+        if not (m and m[1] == m[2]):
+            pytest.skip(f"no i386 emulation in this kernel: {bare.returncode} {bare.stdout!r}")
+    res = run_fnguard(exec_policy([]), [helper("abi"), abi], mode=mode)
+    assert f"{abi} ret=" not in res.stdout, "the foreign-ABI syscall returned\n" + res.dump()
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    lines = res.of("syscall", action="kill")
+    assert lines, "no syscall/kill line\n" + res.dump()
+    assert lines[0].get("reason"), res.dump()
+    ex = res.of("exit")
+    assert ex, "no exit line\n" + res.dump()

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian packages fnguard builds, tests and benchmarks with.
+# Idempotent: only missing packages are installed; nothing when all are there.
+set -eu
+
+PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev \
+libseccomp-dev libpcre2-dev libyaml-dev libcjson-dev nettle-dev \
+python3 python3-pytest nodejs strace bubblewrap iproute2"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "fnguard deps: missing Debian packages:$missing" >&2
+	echo "Hint: run 'sudo make deps' or 'apt-get install$missing' as root." >&2
+	exit 1
+fi
+echo "fnguard deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
