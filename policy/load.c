@@ -21,6 +21,7 @@
 #define MAX_DEPTH 32
 #define MAX_NODES 200000
 #define MAX_DIAGS 100
+#define CORE_TAG "tag:yaml.org,2002:"
 
 static int diag_push(struct pol_ld *ld, struct pol_loc loc, char *msg)
 {
@@ -204,10 +205,17 @@ static void refuse_decorations(struct builder *b, const yaml_event_t *ev,
 		pol_ld_err(b->ld, mark_loc(ev->start_mark),
 			   "anchors (&%s) are not allowed in a policy; write each value out",
 			   pol_quote(q, sizeof(q), (const char *)anchor, strlen((const char *)anchor)));
-	if (tag)
+	if (tag) {
+		const char *t = (const char *)tag;
+		bool core = strncmp(t, CORE_TAG, strlen(CORE_TAG)) == 0;
+
+		/* libyaml hands back !!bool expanded: show it as written. */
+		if (core)
+			t += strlen(CORE_TAG);
 		pol_ld_err(b->ld, mark_loc(ev->start_mark),
-			   "YAML tags (%s) are not allowed in a policy; remove the tag",
-			   pol_quote(q, sizeof(q), (const char *)tag, strlen((const char *)tag)));
+			   "YAML tags (%s%s) are not allowed in a policy; remove the tag",
+			   core ? "!!" : "", pol_quote(q, sizeof(q), t, strlen(t)));
+	}
 }
 
 static int add_node(struct builder *b, const yaml_event_t *ev, enum ynode_kind kind)
@@ -328,6 +336,25 @@ static int load_tree(struct pol_ld *ld, const char *buf, size_t len, struct ynod
 	return r < 0 ? r : 0;
 }
 
+/* Tree errors (anchors, tags) are found before schema errors: show them
+ * all in file order. Stable, and the "too many errors" line stays last. */
+static void sort_diags(struct pol_diags *d, size_t from)
+{
+	size_t end = d->n - from > MAX_DIAGS ? from + MAX_DIAGS : d->n;
+
+	for (size_t i = from + 1; i < end; i++) {
+		struct pol_diag x = d->v[i];
+		size_t j = i;
+
+		while (j > from && (d->v[j - 1].line > x.line ||
+				    (d->v[j - 1].line == x.line && d->v[j - 1].col > x.col))) {
+			d->v[j] = d->v[j - 1];
+			j--;
+		}
+		d->v[j] = x;
+	}
+}
+
 int policy_parse(const char *buf, size_t len, const char *file, struct policy **out,
 		 struct pol_diags *diags)
 {
@@ -335,6 +362,7 @@ int policy_parse(const char *buf, size_t len, const char *file, struct policy **
 	struct pol_ld ld = {.file = file ? file : "policy", .diags = diags ? diags : &local};
 	struct ynode *root = NULL;
 	struct policy *p;
+	size_t n0 = ld.diags->n;
 
 	*out = NULL;
 	p = policy_new_default();
@@ -348,6 +376,7 @@ int policy_parse(const char *buf, size_t len, const char *file, struct policy **
 	if (!ld.oom && load_tree(&ld, buf ? buf : "", len, &root) == 0)
 		pol_schema(&ld, root, p);
 	ynode_free(root);
+	sort_diags(ld.diags, n0);
 	pol_diags_clear(&local);
 	if (ld.oom || ld.n_err) {
 		policy_free(p);

@@ -154,25 +154,26 @@ static int resolve(struct exec_req *r)
 
 /* Follows #! lines the way the kernel does (interpreter relative to the
  * task's cwd, no PATH search) to the image that will really be mapped. */
-static void final_image(pid_t tid, const char *real, dev_t *dev, ino_t *ino)
+static bool final_image(pid_t tid, const char *real, dev_t *dev, ino_t *ino)
 {
 	char path[PATH_MAX];
+	bool script = false;
 
 	snprintf(path, sizeof path, "%s", real);
 	for (int depth = 0; depth < MAX_SHEBANG_DEPTH; depth++) {
 		char head[256];
 		_cleanup_fd_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (fd < 0)
-			return; /* exec-only file: the kernel maps it as is */
+			return script; /* exec-only file: the kernel maps it as is */
 		ssize_t n = pread(fd, head, sizeof head - 1, 0);
 		if (n < 2 || head[0] != '#' || head[1] != '!')
-			return;
+			return script;
 		head[n] = 0;
 		char *s = head + 2;
 		s += strspn(s, " \t");
 		size_t len = strcspn(s, " \t\n");
 		if (len == 0)
-			return;
+			return script;
 		s[len] = 0;
 		char lookup[PATH_MAX + 64];
 		if (s[0] == '/')
@@ -181,11 +182,35 @@ static void final_image(pid_t tid, const char *real, dev_t *dev, ino_t *ino)
 			snprintf(lookup, sizeof lookup, "/proc/%d/cwd/%s", tid, s);
 		struct stat st;
 		if (stat(lookup, &st) < 0)
-			return; /* the kernel will fail this exec with ENOENT */
+			return script; /* the kernel will fail this exec with ENOENT */
 		*dev = st.st_dev;
 		*ino = st.st_ino;
+		script = true;
 		snprintf(path, sizeof path, "%s", lookup);
 	}
+	return script;
+}
+
+/* True when the file name the kernel handed to a #! interpreter (an
+ * early argv item of the new image) is the one that was checked. */
+static bool script_matches(pid_t pid, const char *want)
+{
+	char path[64], buf[4096];
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+	_cleanup_fd_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	/* argv[0] is the interpreter, then an optional #! argument. */
+	const char *p = buf;
+	for (int i = 0; i < 4 && p < buf + n; i++, p += strlen(p) + 1)
+		if (i > 0 && strcmp(p, want) == 0)
+			return true;
+	return false;
 }
 
 static void log_exec(struct sup *s, const struct exec_req *r, const char *action,
@@ -217,7 +242,17 @@ static void expect(struct sup *s, const struct exec_req *r)
 	t->exp_ino = r->ino;
 	t->exp_enforce = s->pol->exec.present;
 	snprintf(t->exp_path, sizeof t->exp_path, "%s", r->given);
-	final_image(r->tid, r->real[0] == '/' ? r->real : r->given, &t->exp_dev, &t->exp_ino);
+	t->exp_script[0] = 0;
+	if (!final_image(r->tid, r->real[0] == '/' ? r->real : r->given, &t->exp_dev,
+			 &t->exp_ino))
+		return;
+	/* The name the kernel gives the interpreter (fs/exec.c alloc_bprm). */
+	if (r->path[0] == '/' || r->dirfd == AT_FDCWD)
+		snprintf(t->exp_script, sizeof t->exp_script, "%s", r->path);
+	else if (r->path[0] == 0)
+		snprintf(t->exp_script, sizeof t->exp_script, "/dev/fd/%d", r->dirfd);
+	else
+		snprintf(t->exp_script, sizeof t->exp_script, "/dev/fd/%d/%s", r->dirfd, r->path);
 }
 
 static void decide(struct sup *s, struct exec_req *r, struct seccomp_notif_resp *resp)
@@ -298,7 +333,8 @@ void sup_exec_stop(struct sup *s, pid_t pid)
 	snprintf(exe, sizeof exe, "/proc/%d/exe", pid);
 	bool have = stat(exe, &st) == 0;
 	bool ok = t && t->expect_exec && have && st.st_dev == t->exp_dev &&
-		  st.st_ino == t->exp_ino;
+		  st.st_ino == t->exp_ino &&
+		  (!t->exp_script[0] || script_matches(pid, t->exp_script));
 	bool enforce = t && t->expect_exec ? t->exp_enforce : s->pol->exec.present;
 
 	if (!ok && enforce) {

