@@ -31,7 +31,16 @@ SANLD :=
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# Libraries Debian ships as .a are linked in statically: fewer objects for
+# the dynamic loader on every cold start (measured ~0.5 ms of a 3.5 ms
+# start). cJSON has no static library in Debian and stays shared.
+STATIC_PKGS := libseccomp libpcre2-8 yaml-0.1 nettle
+ifeq ($(SAN),1)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+else
+PKG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs --static $(STATIC_PKGS) 2>/dev/null) \
+	-Wl,-Bdynamic $(shell pkg-config --libs libcjson 2>/dev/null) -lm
+endif
 
 CPPFLAGS += -D_GNU_SOURCE -DFNG_VERSION=\"$(VERSION)\" -Icommon -Ipolicy -Isupervisor -Irules
 CFLAGS := -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(EXTRA_CFLAGS)

@@ -106,7 +106,7 @@ struct star {
 bool pol_glob_match(const char *pattern, const char *path)
 {
 	const char *p = pattern, *s = path, *np;
-	struct star one = {NULL, NULL}, two = {NULL, NULL};
+	struct star one = { NULL, NULL }, two = { NULL, NULL };
 	bool two_dir = false;
 
 	if (!pattern || !path)
@@ -120,7 +120,7 @@ bool pol_glob_match(const char *pattern, const char *path)
 			two_dir = *q == '/' && (p == pattern || p[-1] == '/');
 			if (two_dir)
 				q++;
-			two = (struct star){q, s};
+			two = (struct star){ q, s };
 			/* A later `**` absorbs anything an earlier star could
 			 * have matched, so older backtrack points are dropped. */
 			one.p = NULL;
@@ -128,7 +128,7 @@ bool pol_glob_match(const char *pattern, const char *path)
 			continue;
 		}
 		if (*p == '*') {
-			one = (struct star){++p, s};
+			one = (struct star){ ++p, s };
 			continue;
 		}
 		if (!*p && !*s)

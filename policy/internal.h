@@ -10,8 +10,10 @@
 
 /* Limits that keep a hostile or mistaken policy from costing unbounded
  * memory or time; PATH_MAX-sized strings are the longest anything needs. */
-#define POL_MAX_STR 4096
+#define POL_MAX_STR  4096
 #define POL_MAX_LIST 10000
+/* Diagnostics kept per load; later errors are only counted. */
+#define POL_MAX_DIAGS 100
 
 /* Parse one network.allow entry into *e (text and domain allocated).
  * Returns 0; -EINVAL with a message in err (e left clear); -ENOMEM. */
@@ -28,10 +30,10 @@ enum ynode_kind { Y_SCALAR, Y_SEQ, Y_MAP };
 
 struct ynode {
 	enum ynode_kind kind;
-	bool plain;  /* scalar written without quotes */
-	bool bad;    /* already reported (an alias): skip without more noise */
+	bool plain; /* scalar written without quotes */
+	bool bad;   /* already reported (an alias): skip without more noise */
 	struct pol_loc loc;
-	char *str;   /* scalar bytes, NUL-terminated; may hold NULs inside */
+	char *str; /* scalar bytes, NUL-terminated; may hold NULs inside */
 	size_t len;
 	struct ynode **kid; /* sequence items; mapping key, value, key, ... */
 	size_t n, cap;
@@ -45,7 +47,7 @@ struct pol_ld {
 };
 
 void pol_ld_err(struct pol_ld *ld, struct pol_loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Writes s (len bytes) into buf for a message: control bytes escaped,
  * long values cut at a character boundary with "...". Returns buf. */

@@ -20,8 +20,7 @@
  * the recursive free and walk shallow whatever the input. */
 #define MAX_DEPTH 32
 #define MAX_NODES 200000
-#define MAX_DIAGS 100
-#define CORE_TAG "tag:yaml.org,2002:"
+#define CORE_TAG  "tag:yaml.org,2002:"
 
 static int diag_push(struct pol_ld *ld, struct pol_loc loc, char *msg)
 {
@@ -31,7 +30,7 @@ static int diag_push(struct pol_ld *ld, struct pol_loc loc, char *msg)
 	if (!v)
 		return -ENOMEM;
 	d->v = v;
-	v[d->n] = (struct pol_diag){strdup(ld->file), loc.line, loc.col, msg};
+	v[d->n] = (struct pol_diag){ strdup(ld->file), loc.line, loc.col, msg };
 	if (!v[d->n].file)
 		return -ENOMEM;
 	d->n++;
@@ -40,23 +39,24 @@ static int diag_push(struct pol_ld *ld, struct pol_loc loc, char *msg)
 
 void pol_ld_err(struct pol_ld *ld, struct pol_loc loc, const char *fmt, ...)
 {
+	_cleanup_free_ char *msg = NULL;
 	va_list ap;
-	char *msg = NULL;
 	int r;
 
 	if (ld->oom)
 		return;
 	ld->n_err++;
-	if (ld->n_err > MAX_DIAGS + 1)
+	if (ld->n_err > POL_MAX_DIAGS + 1)
 		return;
-	if (ld->n_err == MAX_DIAGS + 1) {
-		r = asprintf(&msg, "too many errors; only the first %d are shown", MAX_DIAGS);
+	if (ld->n_err == POL_MAX_DIAGS + 1) {
+		r = asprintf(&msg, "too many errors; only the first %d are shown", POL_MAX_DIAGS);
 	} else {
 		va_start(ap, fmt);
 		r = vasprintf(&msg, fmt, ap);
 		va_end(ap);
 	}
 	if (r < 0) {
+		msg = NULL; /* undefined after a failed asprintf */
 		ld->oom = true;
 		return;
 	}
@@ -65,10 +65,10 @@ void pol_ld_err(struct pol_ld *ld, struct pol_loc loc, const char *fmt, ...)
 	for (char *c = msg; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
-	if (diag_push(ld, loc, msg) < 0) {
-		free(msg);
+	if (diag_push(ld, loc, msg) < 0)
 		ld->oom = true;
-	}
+	else
+		msg = NULL; /* the list owns it now */
 }
 
 const char *pol_quote(char *buf, size_t size, const char *s, size_t len)
@@ -119,13 +119,13 @@ static void ynode_free(struct ynode *n)
 
 static struct pol_loc mark_loc(yaml_mark_t m)
 {
-	return (struct pol_loc){(int)m.line + 1, (int)m.column + 1};
+	return (struct pol_loc){ (int)m.line + 1, (int)m.column + 1 };
 }
 
 /* Reader errors (bad UTF-8) carry a byte offset, not a mark. */
 static struct pol_loc offset_loc(const char *buf, size_t len, size_t off)
 {
-	struct pol_loc loc = {1, 1};
+	struct pol_loc loc = { 1, 1 };
 
 	for (size_t i = 0; i < off && i < len; i++) {
 		if (buf[i] == '\n') {
@@ -153,12 +153,12 @@ static void syntax_error(struct pol_ld *ld, const yaml_parser_t *yp, const char 
 	if (yp->context && strstr(yp->context, "alias"))
 		hint = "; a value that starts with '*' must be quoted, e.g. \"*.example.com:443\"";
 	else if (strstr(problem, "cannot start any token") && yp->problem_mark.index < len &&
-		 buf[yp->problem_mark.index] == '\t')
+	         buf[yp->problem_mark.index] == '\t')
 		hint = "; YAML indentation uses spaces, not tabs";
 	if (yp->context)
 		pol_ld_err(ld, loc, "invalid YAML: %s (%s at line %d, column %d)%s", problem,
-			   yp->context, (int)yp->context_mark.line + 1,
-			   (int)yp->context_mark.column + 1, hint);
+		           yp->context, (int)yp->context_mark.line + 1,
+		           (int)yp->context_mark.column + 1, hint);
 	else
 		pol_ld_err(ld, loc, "invalid YAML: %s%s", problem, hint);
 }
@@ -196,15 +196,16 @@ static int attach(struct builder *b, struct ynode *n)
 
 /* Anchors and tags are refused where they are written; an anchored node
  * is still kept so the rest of the document gets checked. */
-static void refuse_decorations(struct builder *b, const yaml_event_t *ev,
-			       const yaml_char_t *anchor, const yaml_char_t *tag)
+static void refuse_decorations(struct builder *b, const yaml_event_t *ev, const yaml_char_t *anchor,
+                               const yaml_char_t *tag)
 {
 	char q[80];
 
 	if (anchor)
-		pol_ld_err(b->ld, mark_loc(ev->start_mark),
-			   "anchors (&%s) are not allowed in a policy; write each value out",
-			   pol_quote(q, sizeof(q), (const char *)anchor, strlen((const char *)anchor)));
+		pol_ld_err(
+		    b->ld, mark_loc(ev->start_mark),
+		    "anchors (&%s) are not allowed in a policy; write each value out",
+		    pol_quote(q, sizeof(q), (const char *)anchor, strlen((const char *)anchor)));
 	if (tag) {
 		const char *t = (const char *)tag;
 		bool core = strncmp(t, CORE_TAG, strlen(CORE_TAG)) == 0;
@@ -213,8 +214,8 @@ static void refuse_decorations(struct builder *b, const yaml_event_t *ev,
 		if (core)
 			t += strlen(CORE_TAG);
 		pol_ld_err(b->ld, mark_loc(ev->start_mark),
-			   "YAML tags (%s%s) are not allowed in a policy; remove the tag",
-			   core ? "!!" : "", pol_quote(q, sizeof(q), t, strlen(t)));
+		           "YAML tags (%s%s) are not allowed in a policy; remove the tag",
+		           core ? "!!" : "", pol_quote(q, sizeof(q), t, strlen(t)));
 	}
 }
 
@@ -225,7 +226,7 @@ static int add_node(struct builder *b, const yaml_event_t *ev, enum ynode_kind k
 
 	if (++b->nodes > MAX_NODES) {
 		pol_ld_err(b->ld, mark_loc(ev->start_mark),
-			   "policy too large (more than %d YAML nodes)", MAX_NODES);
+		           "policy too large (more than %d YAML nodes)", MAX_NODES);
 		return -EINVAL;
 	}
 	n = calloc(1, sizeof(*n));
@@ -256,18 +257,18 @@ static int add_node(struct builder *b, const yaml_event_t *ev, enum ynode_kind k
 		if (!n->str)
 			return -ENOMEM;
 		pol_ld_err(b->ld, n->loc,
-			   "aliases (*%s) are not allowed in a policy; write the value out, or "
-			   "quote a string that starts with '*'",
-			   pol_quote(q, sizeof(q), (const char *)ev->data.alias.anchor,
-				     strlen((const char *)ev->data.alias.anchor)));
+		           "aliases (*%s) are not allowed in a policy; write the value out, or "
+		           "quote a string that starts with '*'",
+		           pol_quote(q, sizeof(q), (const char *)ev->data.alias.anchor,
+		                     strlen((const char *)ev->data.alias.anchor)));
 		return 0;
 	case YAML_SEQUENCE_START_EVENT:
 		refuse_decorations(b, ev, ev->data.sequence_start.anchor,
-				   ev->data.sequence_start.tag);
+		                   ev->data.sequence_start.tag);
 		break;
 	default:
 		refuse_decorations(b, ev, ev->data.mapping_start.anchor,
-				   ev->data.mapping_start.tag);
+		                   ev->data.mapping_start.tag);
 		break;
 	}
 	if (b->depth == MAX_DEPTH) {
@@ -287,7 +288,7 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
 	case YAML_DOCUMENT_START_EVENT:
 		if (++b->docs > 1) {
 			pol_ld_err(b->ld, mark_loc(ev->start_mark),
-				   "a policy is one YAML document; remove this second one");
+			           "a policy is one YAML document; remove this second one");
 			return -EINVAL;
 		}
 		return 0;
@@ -312,7 +313,7 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
  * still handed back in *root for the caller to free. */
 static int load_tree(struct pol_ld *ld, const char *buf, size_t len, struct ynode **root)
 {
-	struct builder b = {.ld = ld};
+	struct builder b = { .ld = ld };
 	yaml_parser_t yp;
 	yaml_event_t ev;
 	int r = 0;
@@ -340,14 +341,14 @@ static int load_tree(struct pol_ld *ld, const char *buf, size_t len, struct ynod
  * all in file order. Stable, and the "too many errors" line stays last. */
 static void sort_diags(struct pol_diags *d, size_t from)
 {
-	size_t end = d->n - from > MAX_DIAGS ? from + MAX_DIAGS : d->n;
+	size_t end = d->n - from > POL_MAX_DIAGS ? from + POL_MAX_DIAGS : d->n;
 
 	for (size_t i = from + 1; i < end; i++) {
 		struct pol_diag x = d->v[i];
 		size_t j = i;
 
 		while (j > from && (d->v[j - 1].line > x.line ||
-				    (d->v[j - 1].line == x.line && d->v[j - 1].col > x.col))) {
+		                    (d->v[j - 1].line == x.line && d->v[j - 1].col > x.col))) {
 			d->v[j] = d->v[j - 1];
 			j--;
 		}
@@ -356,10 +357,10 @@ static void sort_diags(struct pol_diags *d, size_t from)
 }
 
 int policy_parse(const char *buf, size_t len, const char *file, struct policy **out,
-		 struct pol_diags *diags)
+                 struct pol_diags *diags)
 {
-	struct pol_diags local = {NULL, 0};
-	struct pol_ld ld = {.file = file ? file : "policy", .diags = diags ? diags : &local};
+	struct pol_diags local = { NULL, 0 };
+	struct pol_ld ld = { .file = file ? file : "policy", .diags = diags ? diags : &local };
 	struct ynode *root = NULL;
 	struct policy *p;
 	size_t n0 = ld.diags->n;

@@ -4,7 +4,7 @@
 #include "internal.h"
 #include "policy.h"
 
-#define POL_DETECT_ALL                                                                    \
+#define POL_DETECT_ALL                                                                             \
 	(POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS | POL_DETECT_PATH_TRAVERSAL)
 
 struct policy *policy_new_default(void)
@@ -51,7 +51,7 @@ void pol_rule_clear(struct pol_rule *r)
 	free(r->pattern);
 	free(r->message);
 	free(r->severity);
-	*r = (struct pol_rule){NULL, NULL, NULL, NULL, {0, 0}};
+	*r = (struct pol_rule){ NULL, NULL, NULL, NULL, { 0, 0 } };
 }
 
 void policy_free(struct policy *p)

@@ -24,11 +24,11 @@ static bool is_initial(const struct pol_strv *initial, const char *path)
 }
 
 void pol_exec_verdict(const struct policy *p, const char *given, const char *real,
-		      const struct pol_strv *initial, struct pol_verdict *out)
+                      const struct pol_strv *initial, struct pol_verdict *out)
 {
 	const char *rule;
 
-	*out = (struct pol_verdict){.allowed = true, .rule = NULL, .reason = NULL};
+	*out = (struct pol_verdict){ .allowed = true, .rule = NULL, .reason = NULL };
 	if (!p || !p->exec.present) {
 		out->rule = "exec:absent";
 		return;

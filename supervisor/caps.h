@@ -27,10 +27,16 @@ struct sup_caps {
 	char cgroup2_mount[256];   /* where the v2 hierarchy is mounted */
 	bool bpf;                  /* a cgroup sock_addr program loads */
 	bool running_as_root;
+	bool full;                 /* every field was tried, not assumed */
 };
 
-/* Fills *c; never fails (a probe that errors reads as "missing"). */
-void sup_probe(struct sup_caps *c);
+/* Fills *c; never fails (a probe that errors reads as "missing").
+ * full: also load a filter and ptrace in a throw-away child, and look at
+ * cgroup v2 and eBPF (fnguard probe). Without it only what the seccomp()
+ * syscall answers in-process is known: `run` confirms the rest while it
+ * launches the workload (sup_launch fills ptrace, wait_killable_recv,
+ * sync_wake_up, pidfd_getfd) and fails with a clear error if it must. */
+void sup_probe(struct sup_caps *c, bool full);
 
 /* The tier `run --tier auto` picks: "kernel" or NULL when none is usable
  * in this build; *why explains what is missing (static text). */

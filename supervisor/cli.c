@@ -27,7 +27,7 @@ int cli_probe(int argc, char **argv)
 	struct sup_caps c;
 	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
 
-	sup_probe(&c);
+	sup_probe(&c, true);
 	if (!json) {
 		sup_caps_print(&c);
 		return 0;

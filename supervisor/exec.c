@@ -216,6 +216,10 @@ static bool script_matches(pid_t pid, const char *want)
 static void log_exec(struct sup *s, const struct exec_req *r, const char *action,
 		     const char *rule, const char *reason)
 {
+	if (!log_writes(s->log, action)) {
+		log_count(s->log, "exec", action);
+		return;
+	}
 	cJSON *ev = sup_event(s, "exec", action, r->tid);
 	if (!ev)
 		return;
@@ -364,9 +368,5 @@ void sup_exec_stop(struct sup *s, pid_t pid)
 			tracee_del(s->tt, (pid_t)former);
 	}
 	tracee_get(s->tt, pid, true);
-	if (pid == s->child && s->child_end >= 0) {
-		close(s->child_end);
-		s->child_end = -1;
-	}
 	ptrace(PTRACE_CONT, pid, 0, 0);
 }

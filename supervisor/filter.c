@@ -206,6 +206,9 @@ int sup_filter_build(const struct sup_filter_opts *o, struct sock_fprog *prog, c
 
 	prog->filter = NULL;
 	prog->len = 0;
+	/* The caps probe already established what the kernel offers: spare
+	 * libseccomp its own detection (several syscalls on every start). */
+	seccomp_api_set(5);
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
 		snprintf(err, errlen, "libseccomp: cannot create a filter context");

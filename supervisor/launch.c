@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "caps.h"
 #include "sys.h"
 
 /* Steps of the child, reported back when one fails. */
@@ -30,7 +31,8 @@ static const char *const step_names[] = {
 
 struct msg {
 	int step;
-	int val; /* ST_OK: the listener fd; else errno */
+	int val;       /* ST_OK: the listener fd; else errno */
+	bool killable; /* the listener waits killably (WAIT_KILLABLE_RECV) */
 };
 
 bool sup_cap_kept(int cap)
@@ -99,7 +101,6 @@ CHILD_FN static int child_drop_caps(void)
  * The fd table is shared with the supervisor, so close nothing here. */
 CHILD static void child_main(const struct sup_launch *l, pid_t parent, int sock)
 {
-	char go;
 	int fd;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -114,16 +115,23 @@ CHILD static void child_main(const struct sup_launch *l, pid_t parent, int sock)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(sock, ST_NNP, errno);
 	struct sock_fprog prog = *l->prog;
-	fd = sys_seccomp(SECCOMP_SET_MODE_FILTER,
-			 SECCOMP_FILTER_FLAG_NEW_LISTENER | l->filter_flags, &prog);
+	const unsigned long nl = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	bool killable = true;
+	fd = sys_seccomp(SECCOMP_SET_MODE_FILTER, nl | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+			 &prog);
+	if (fd < 0 && errno == EINVAL) {
+		/* Before 5.19: a signal may interrupt a notified syscall after
+		 * we received it; we then answer a gone notification (ENOENT). */
+		killable = false;
+		fd = sys_seccomp(SECCOMP_SET_MODE_FILTER, nl, &prog);
+	}
 	if (fd < 0)
 		child_fail(sock, ST_SECCOMP, errno);
-	struct msg m = { .step = ST_OK, .val = fd };
+	struct msg m = { .step = ST_OK, .val = fd, .killable = killable };
 	if (write(sock, &m, sizeof m) != sizeof m)
 		_exit(125);
-	/* Wait until the supervisor has seized us and holds the listener. */
-	if (read(sock, &go, 1) != 1)
-		_exit(125);
+	/* No need to wait for the supervisor: it seizes us right after
+	 * clone, and this execve stops at the filter until it answers. */
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &l->child_mask, NULL, sizeof(uint64_t));
 	execve(l->path, l->argv, l->envp);
 	int e = errno;
@@ -144,7 +152,7 @@ static void reap(pid_t pid)
 		;
 }
 
-int sup_launch(const struct sup_launch *l, pid_t *child, int *notify_fd, int *child_end,
+int sup_launch(const struct sup_launch *l, struct sup_caps *caps, pid_t *child, int *notify_fd,
 	       char *err, size_t errlen)
 {
 	int sv[2];
@@ -175,6 +183,7 @@ int sup_launch(const struct sup_launch *l, pid_t *child, int *notify_fd, int *ch
 		close(sv[0]);
 		close(sv[1]);
 		snprintf(err, errlen, "ptrace(PTRACE_SEIZE) of the workload: %s", strerror(e));
+		caps->ptrace = false;
 		return -e;
 	}
 	ssize_t n;
@@ -205,25 +214,20 @@ int sup_launch(const struct sup_launch *l, pid_t *child, int *notify_fd, int *ch
 		snprintf(err, errlen, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(e));
 		return -e;
 	}
-	if (l->sync_wake_up) {
-		uint64_t f = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
-		/* A speed hint only: the probe said it works, and if it does not
-		 * the wake-ups are merely slower. */
-		(void)ioctl(m.val, SECCOMP_IOCTL_NOTIF_SET_FLAGS, f);
-	}
-	if (write(sv[0], "g", 1) != 1) {
-		int e = errno;
-		reap(pid);
-		close(m.val);
-		close(sv[0]);
-		close(sv[1]);
-		snprintf(err, errlen, "starting the workload: %s", strerror(e));
-		return -e;
-	}
-	/* Data already queued stays readable after its writer closes. */
+	caps->wait_killable_recv = m.killable;
+	uint64_t f = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+	/* A speed hint: the wake-up of an answered task stays on this CPU. */
+	caps->sync_wake_up = ioctl(m.val, SECCOMP_IOCTL_NOTIF_SET_FLAGS, f) == 0;
+	_cleanup_fd_ int pidfd = sys_pidfd_open(pid, 0);
+	int copy = pidfd >= 0 ? sys_pidfd_getfd(pidfd, m.val) : -1;
+	caps->pidfd_getfd = copy >= 0;
+	if (copy >= 0)
+		close(copy);
+	/* The child wrote its last word: both ends can go, even though
+	 * its execve has not unshared the fd table yet. */
 	close(sv[0]);
+	close(sv[1]);
 	*child = pid;
 	*notify_fd = m.val;
-	*child_end = sv[1];
 	return 0;
 }

@@ -835,3 +835,13 @@ void log_add_strv(cJSON *ev, const char *key, char *const *argv, size_t n,
 		cJSON_AddNumberToObject(ev, tkey.buf, (double)(n - shown));
 	util_sb_free(&tkey);
 }
+
+bool log_writes(const struct log_ctx *l, const char *action)
+{
+	return l && (l->allowed || strcmp(action, "allow") != 0);
+}
+
+int log_count(struct log_ctx *l, const char *event, const char *action)
+{
+	return l ? count(l, event, action) : -EINVAL;
+}

@@ -42,6 +42,12 @@ cJSON *log_begin(struct log_ctx *l, const char *event, const char *action, pid_t
  * pieces, so a line is whole or absent). */
 int log_emit(struct log_ctx *l, cJSON *ev);
 
+/* True when an event with this action would be written (false only for
+ * "allow" while allowed lines are off): callers on hot paths skip
+ * building such an event and only log_count() it. */
+bool log_writes(const struct log_ctx *l, const char *action);
+int log_count(struct log_ctx *l, const char *event, const char *action);
+
 /* Adds "counts": {"EVENT": {"ACTION": N, ...}, ...} for everything
  * emitted so far (written or not). */
 void log_add_counts(struct log_ctx *l, cJSON *ev);

@@ -202,10 +202,6 @@ static void reap(struct sup *s)
 		if (pid == s->child) {
 			s->child_done = true;
 			s->child_status = st;
-			if (s->child_end >= 0) {
-				close(s->child_end);
-				s->child_end = -1;
-			}
 		}
 		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) {
 			seccomp_killed(s, pid);

@@ -403,8 +403,6 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		return SUP_EXIT_FAILURE;
 	}
 	l.prog = &prog;
-	l.filter_flags = s->caps->wait_killable_recv ? SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV : 0;
-	l.sync_wake_up = s->caps->sync_wake_up;
 	int sfd = setup_signals(&l.child_mask);
 	if (sfd < 0) {
 		sup_filter_free(&prog);
@@ -417,7 +415,7 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		die_hint("seccomp(SECCOMP_GET_NOTIF_SIZES) failed", NULL);
 		return SUP_EXIT_FAILURE;
 	}
-	int rc = sup_launch(&l, &s->child, &s->notify_fd, &s->child_end, err, sizeof err);
+	int rc = sup_launch(&l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
 	sup_filter_free(&prog);
 	if (rc < 0) {
 		die_hint(err, "run `fnguard probe` to see what this kernel allows");
@@ -445,7 +443,7 @@ int cli_run(int argc, char **argv)
 		policy_free(pol);
 		return rc;
 	}
-	sup_probe(&caps);
+	sup_probe(&caps, false);
 	if (choose_tier(&o, pol, &caps, &tier) < 0) {
 		policy_free(pol);
 		return SUP_EXIT_FAILURE;
@@ -456,7 +454,6 @@ int cli_run(int argc, char **argv)
 		.audit = o.mode ? strcmp(o.mode, "audit") == 0 : pol->mode == POL_MODE_AUDIT,
 		.notify_fd = -1,
 		.sig_fd = -1,
-		.child_end = -1,
 		.self = getpid(),
 		.t0_mono = util_mono_ms(),
 	};
@@ -474,8 +471,6 @@ int cli_run(int argc, char **argv)
 		close(s.notify_fd);
 	if (s.sig_fd >= 0)
 		close(s.sig_fd);
-	if (s.child_end >= 0)
-		close(s.child_end);
 	log_free(s.log);
 	tracee_tab_free(s.tt);
 	policy_free(pol);

@@ -21,12 +21,11 @@
 struct sup {
 	const struct policy *pol;      /* borrowed */
 	struct log_ctx *log;           /* borrowed */
-	const struct sup_caps *caps;   /* borrowed */
+	struct sup_caps *caps;         /* borrowed; the launch completes it */
 	bool audit;                    /* mode: audit (policy or --mode) */
 	struct pol_strv initial;       /* COMMAND's paths: always allowed */
 	int notify_fd;                 /* owned */
 	int sig_fd;                    /* owned */
-	int child_end;                 /* setup socket end, closed after the first exec */
 	pid_t child;                   /* the workload's first process */
 	pid_t self;
 	struct tracee_tab *tt;         /* owned */

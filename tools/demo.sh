@@ -20,11 +20,19 @@ env -i PATH=/usr/bin:/bin LANG=C.UTF-8 \
 	"$FNG" run -p "$DEMO/fnguard.yaml" --log "$LOG" -- "$PY" -B "$DEMO/handler.py"
 rc=$?
 echo
-echo "== log ($LOG)"
+echo "== log: violations in full, the rest in short"
 "$PY" - "$LOG" <<'PYEOF'
 import json, sys
 for line in open(sys.argv[1]):
-    print(json.dumps(json.loads(line), indent=2))
+    e = json.loads(line)
+    if e["event"] == "start":
+        print(f"{e['ts']} start  tier={e['tier']} function={e['function']} "
+              f"policy_sha256={e['policy_sha256'][:12]}…")
+    elif e["event"] == "exit":
+        print(f"{e['ts']} exit   status={e['status']} signal={e['signal']} "
+              f"after {e['duration_ms']} ms, counts={json.dumps(e['counts'])}")
+    else:
+        print(json.dumps(e, indent=2))
 PYEOF
 echo
 "$PY" - "$LOG" "$rc" <<'PYEOF'

@@ -26,7 +26,7 @@ static void fuzz_glob(const uint8_t *data, size_t size)
 
 static void fuzz_verdict(const struct policy *p)
 {
-	static const char *const paths[] = {"/usr/bin/python3", "/bin/sh", "/var/task/x.py", "/"};
+	static const char *const paths[] = { "/usr/bin/python3", "/bin/sh", "/var/task/x.py", "/" };
 	struct pol_verdict v;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
@@ -40,7 +40,7 @@ static void fuzz_verdict(const struct policy *p)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pol_diags diags = {NULL, 0};
+	struct pol_diags diags = { NULL, 0 };
 	struct policy *p = NULL;
 
 	if (policy_parse((const char *)data, size, "fuzz.yaml", &p, &diags) == 0) {

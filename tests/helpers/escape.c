@@ -6,7 +6,8 @@
  * Checks: io_uring ptrace_attach ptrace_seize ptrace_child kill_sup
  * tgkill_sup pidfd_open_sup kill_all vm_readv vm_writev proc_mem
  * unshare_user unshare_ns unshare_net mount setns clone_untraced clone3 bpf
- * userfaultfd perf_event_open open_by_handle_at; and the reports
+ * userfaultfd perf_event_open open_by_handle_at kill_sup_stop tkill_sup
+ * sigqueue_sup tgsigqueue_sup pidfd_proc_sup proc_fd; and the reports
  * sid (prints "sid self=S sup=T") and caps (prints "caps eff=X bnd=Y"). */
 #include <errno.h>
 #include <fcntl.h>
@@ -67,12 +68,12 @@ static void check_ptrace_child(void)
 static void check_vm(const char *name, int write)
 {
 	static char local[16];
-	struct iovec l = {local, sizeof local};
-	struct iovec r = {(void *)0x10000, sizeof local};
+	struct iovec l = { local, sizeof local };
+	struct iovec r = { (void *)0x10000, sizeof local };
 	/* A write into the supervisor only lands if the refusal is missing;
 	 * the remote address is chosen to be unmapped so even then it faults. */
 	long ret = write ? process_vm_writev(sup, &l, 1, &r, 1, 0)
-			 : process_vm_readv(sup, &l, 1, &r, 1, 0);
+	                 : process_vm_readv(sup, &l, 1, &r, 1, 0);
 	report(name, ret);
 }
 
@@ -138,10 +139,10 @@ static void check_bpf(void)
 	unsigned char attr[128];
 	memset(attr, 0, sizeof attr);
 	uint32_t *a = (uint32_t *)attr;
-	a[0] = 2;  /* BPF_MAP_TYPE_ARRAY */
-	a[1] = 4;  /* key_size */
-	a[2] = 4;  /* value_size */
-	a[3] = 1;  /* max_entries */
+	a[0] = 2; /* BPF_MAP_TYPE_ARRAY */
+	a[1] = 4; /* key_size */
+	a[2] = 4; /* value_size */
+	a[3] = 1; /* max_entries */
 	long r = report("bpf", syscall(SYS_bpf, 0 /* BPF_MAP_CREATE */, attr, sizeof attr));
 	if (r >= 0)
 		close((int)r);
@@ -170,10 +171,68 @@ static void check_open_by_handle(void)
 	memset(&fh, 0, sizeof fh);
 	fh.bytes = 8;
 	fh.type = 1;
-	long r = report("open_by_handle_at",
-			syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY));
+	long r =
+	    report("open_by_handle_at", syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY));
 	if (r >= 0)
 		close((int)r);
+}
+
+static void check_kill_stop(void)
+{
+	long r = report("kill_sup_stop", kill(sup, SIGSTOP));
+	if (r == 0)
+		kill(sup, SIGCONT);
+}
+
+static void check_sigqueue(const char *name, int tg)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_signo = SIGKILL;
+	si.si_code = SI_QUEUE; /* what sigqueue(3) sends */
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	long r = tg ? syscall(SYS_rt_tgsigqueueinfo, sup, sup, SIGKILL, &si)
+	            : syscall(SYS_rt_sigqueueinfo, sup, SIGKILL, &si);
+	report(name, r);
+}
+
+/* A /proc/PID directory fd is accepted by pidfd_send_signal() as a pidfd
+ * (Linux >= 5.1), without pidfd_open(). */
+static void check_pidfd_proc(void)
+{
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d", (int)sup);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		report("pidfd_proc_sup", -1);
+		return;
+	}
+	report("pidfd_proc_sup", syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0));
+	close(fd);
+}
+
+/* The supervisor's open files (notify fd, log, pidfds) through /proc:
+ * ret is how many of them could be opened. */
+static void check_proc_fd(void)
+{
+	char p[64];
+	int opened = 0, first_err = 0;
+	for (int n = 0; n < 1024; n++) {
+		snprintf(p, sizeof p, "/proc/%d/fd/%d", (int)sup, n);
+		int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd >= 0) {
+			opened++;
+			close(fd);
+		} else if (!first_err && errno != ENOENT) {
+			first_err = errno;
+		}
+	}
+	/* Listing the directory is allowed (it only shows fd numbers). */
+	if (opened)
+		printf("proc_fd ret=%d errno=0\n", opened);
+	else
+		printf("proc_fd ret=-1 errno=%d\n", first_err);
 }
 
 static void check_caps(void)
@@ -239,6 +298,18 @@ static int run(const char *c)
 		check_perf();
 	else if (!strcmp(c, "open_by_handle_at"))
 		check_open_by_handle();
+	else if (!strcmp(c, "kill_sup_stop"))
+		check_kill_stop();
+	else if (!strcmp(c, "tkill_sup"))
+		report(c, syscall(SYS_tkill, sup, SIGKILL));
+	else if (!strcmp(c, "sigqueue_sup"))
+		check_sigqueue(c, 0);
+	else if (!strcmp(c, "tgsigqueue_sup"))
+		check_sigqueue(c, 1);
+	else if (!strcmp(c, "pidfd_proc_sup"))
+		check_pidfd_proc();
+	else if (!strcmp(c, "proc_fd"))
+		check_proc_fd();
 	else if (!strcmp(c, "sid"))
 		printf("sid self=%d sup=%d\n", (int)getsid(0), (int)getsid(sup));
 	else if (!strcmp(c, "caps"))

@@ -47,7 +47,7 @@ static void child(const char *marker)
 	while (atomic_load_explicit(&flips, memory_order_relaxed) < 2)
 		;
 	for (int tries = 0; tries < 200; tries++) {
-		char *const av[] = {path_buf, (char *)marker, NULL};
+		char *const av[] = { path_buf, (char *)marker, NULL };
 		execve(path_buf, av, environ);
 		if (errno != ENOENT && errno != EACCES && errno != EPERM)
 			_exit(121);
@@ -57,10 +57,9 @@ static void child(const char *marker)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5 || strlen(argv[2]) != strlen(argv[3]) ||
-	    strlen(argv[2]) >= sizeof path_buf) {
+	if (argc != 5 || strlen(argv[2]) != strlen(argv[3]) || strlen(argv[2]) >= sizeof path_buf) {
 		fprintf(stderr, "usage: exec_race ITER ALLOWED FORBIDDEN MARKER "
-				"(paths of equal length)\n");
+		                "(paths of equal length)\n");
 		return 2;
 	}
 	int iter = atoi(argv[1]);

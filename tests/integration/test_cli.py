@@ -181,3 +181,13 @@ def test_run_without_command_fails(tmp_path, argv):
     pol.write_text("version: 1\n")
     p = fng("run", "-p", pol, *argv)
     assert p.returncode == EXIT_FNGUARD_FAILED, p.stderr
+
+
+def test_unwritable_log_is_125(tmp_path):
+    pol = tmp_path / "p.yaml"
+    pol.write_text("version: 1\n")
+    marker = tmp_path / "MARKER"
+    p = fng("run", "-p", pol, "--log", tmp_path / "no" / "such" / "dir" / "log", "--",
+            "/usr/bin/touch", marker)
+    assert p.returncode == EXIT_FNGUARD_FAILED, p.stderr
+    assert not marker.exists(), "workload ran without its log"

@@ -24,6 +24,13 @@ CHECKS = {
     "tgkill_sup": ({EPERM}, "tgkill"),
     "pidfd_open_sup": ({EPERM}, "pidfd_open"),
     "kill_all": ({EPERM}, "kill"),
+    "kill_sup_stop": ({EPERM}, "kill"),
+    "tkill_sup": ({EPERM}, "tkill"),
+    "sigqueue_sup": ({EPERM}, "rt_sigqueueinfo"),
+    "tgsigqueue_sup": ({EPERM}, "rt_tgsigqueueinfo"),
+    # pidfd_send_signal() on an fd of the /proc/PID directory: no pidfd_open.
+    "pidfd_proc_sup": ({EPERM, errno.EACCES, errno.EBADF}, None),
+    "proc_fd": (None, None),
     "vm_readv": ({EPERM}, "process_vm_readv"),
     "vm_writev": ({EPERM}, "process_vm_writev"),
     "unshare_user": ({EPERM}, "unshare"),
@@ -67,6 +74,26 @@ def test_refused(run_fnguard, kernel_tier, check, mode):
         lines = [e for e in res.of("syscall", action="deny") if sysname in e.values()]
         assert lines, f"no syscall/deny line naming {sysname}\n" + res.dump()
         assert lines[0].get("reason"), res.dump()
+
+
+def test_no_supervisor_fds_leak(run_fnguard, tmp_path, kernel_tier):
+    """The workload inherits stdin/stdout/stderr and nothing of the
+    supervisor's (log file, notify fd, pidfds, policy)."""
+    src = """
+import os
+for n in sorted(int(x) for x in os.listdir("/proc/self/fd")):
+    try:
+        print(n, os.readlink("/proc/self/fd/%d" % n))
+    except OSError:
+        pass
+"""
+    s = write_script(tmp_path / "w.py", src, 0o644)
+    res = run_fnguard(exec_policy([]), [PY, s])
+    assert res.returncode == 0, res.dump()
+    fds = dict(l.split(" ", 1) for l in res.stdout.splitlines())
+    extra = {n: t for n, t in fds.items() if n not in ("0", "1", "2")
+             and not t.endswith("/fd")}   # the listdir's own fd
+    assert not extra, f"fds leaked into the workload: {extra}\n" + res.dump()
 
 
 def test_workload_in_own_session(run_fnguard, kernel_tier):

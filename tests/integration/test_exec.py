@@ -3,11 +3,12 @@ refused by every route a workload has to execve/execveat."""
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
-from conftest import (EXIT_VIOLATION, NODE, PY, base_env, exec_policy, helper,
-                      write_script)
+from conftest import (EXIT_VIOLATION, FNGUARD, NODE, PY, TIMEOUT, base_env,
+                      exec_policy, helper, write_script)
 
 TOUCH = "/usr/bin/touch"
 SHELLS = {"/bin/sh", "/usr/bin/sh", "/usr/bin/dash", "/bin/dash"}
@@ -63,6 +64,66 @@ os.close(w)
 err = os.read(r, 16)
 _, st = os.waitpid(pid, 0)
 print(("errno=" + err.decode()) if err else ("ran status=%d" % st))
+print("CONTINUED", flush=True)
+"""
+
+# execveat(dirfd of /usr/bin, "touch"): a relative name the supervisor must
+# resolve against the directory fd, not against the cwd.
+PY_EXECVEAT_DIRFD = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+d, name = os.path.split(sys.argv[1])
+m = sys.argv[2].encode()
+argv = (ctypes.c_char_p * 3)(name.encode(), m, None)
+envp = (ctypes.c_char_p * 1)(None)
+os.chdir("/")
+dfd = os.open(d, os.O_PATH | os.O_DIRECTORY)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r)
+    libc.syscall(ctypes.c_long(322), ctypes.c_int(dfd), ctypes.c_char_p(name.encode()),
+                 argv, envp, ctypes.c_int(0))
+    os.write(w, str(ctypes.get_errno()).encode())
+    os._exit(127)
+os.close(w)
+err = os.read(r, 16)
+_, st = os.waitpid(pid, 0)
+print(("errno=" + err.decode()) if err else ("ran status=%d" % st))
+print("CONTINUED", flush=True)
+"""
+
+# A relative path resolved against the cwd.
+PY_RELATIVE_CWD = """
+import os, subprocess, sys
+d, name = os.path.split(sys.argv[1])
+try:
+    r = subprocess.run(["./" + name, sys.argv[2]], cwd=d, timeout=20)
+    print("ran status=%d" % r.returncode)
+except OSError as e:
+    print("errno=%d" % e.errno)
+print("CONTINUED", flush=True)
+"""
+
+# A thread other than the main one calls execve: the kernel gives the
+# thread group leader's pid to the new image (de_thread).
+PY_THREAD_EXECV = """
+import os, sys, threading, time
+t, m = sys.argv[1], sys.argv[2]
+pid = os.fork()
+if pid == 0:
+    def go():
+        try:
+            os.execv(t, [t, m])
+        except OSError as e:
+            print("errno=%d" % e.errno, flush=True)
+            os._exit(0)
+    th = threading.Thread(target=go)
+    th.start()
+    time.sleep(20)
+    os._exit(3)
+_, st = os.waitpid(pid, 0)
+print("child status=%d" % st)
 print("CONTINUED", flush=True)
 """
 
@@ -130,6 +191,9 @@ VECTORS = {
     "ctypes_execve": (_py(PY_CTYPES_EXECVE), _is_touch, "errno=13"),
     "vfork_execve": (_vfork, _is_touch, "execve errno=13"),
     "memfd_execveat": (_memfd, _any, "execveat errno=13"),
+    "execveat_dirfd": (_py(PY_EXECVEAT_DIRFD), _is_touch, "errno=13"),
+    "relative_cwd": (_py(PY_RELATIVE_CWD), _is_touch, "errno=13"),
+    "thread_execv": (_py(PY_THREAD_EXECV), _is_touch, "errno=13"),
     "node_execSync": (_node(NODE_EXECSYNC), _is_shell, "code=EACCES"),
     "node_spawnSync": (_node(NODE_SPAWNSYNC), _is_touch, "code=EACCES"),
 }
@@ -169,14 +233,15 @@ def test_forbidden_exec_deny(run_fnguard, tmp_path, kernel_tier, vector):
 
 @pytest.mark.parametrize("vector", VECTORS)
 def test_forbidden_exec_log_action(run_fnguard, tmp_path, kernel_tier, vector):
-    """action: log lets it run and logs it as allowed (without log.allowed)."""
+    """action: log lets it run and logs the violation as "audit" (written even
+    without log.allowed: it is a violation let through, not an allowed exec)."""
     build, is_path, _ = VECTORS[vector]
     marker = tmp_path / "MARKER"
     res = run_fnguard(exec_policy(["/usr/bin/true"], action="log"), build(tmp_path, marker))
     assert res.returncode == 0, res.dump()
     assert marker.exists(), "action log must let the program run\n" + res.dump()
-    assert _violations(res, "allow", is_path), "no exec/allow line\n" + res.dump()
-    assert not [e for e in res.events if e["action"] in ("kill", "deny", "audit")], res.dump()
+    assert _violations(res, "audit", is_path), "no exec/audit line\n" + res.dump()
+    assert not [e for e in res.events if e["action"] in ("kill", "deny")], res.dump()
 
 
 @pytest.mark.parametrize("vector", VECTORS)
@@ -390,3 +455,152 @@ open("{marker}", "w").write("again")
     res = run_fnguard(exec_policy([]), [PY, s])
     assert res.returncode == 0, res.dump()
     assert marker.read_text() == "again", res.dump()
+
+
+# --- odd arguments ------------------------------------------------------------
+
+def test_exec_bad_pointer(run_fnguard, tmp_path, kernel_tier):
+    """execve with an unmapped path pointer fails with EFAULT; the
+    supervisor reading that memory must neither crash nor allow anything."""
+    src = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+for addr in (1, 0xdead0000, (1 << 47) - 1):
+    r = libc.syscall(ctypes.c_long(59), ctypes.c_void_p(addr), None, None)
+    print("ret=%d errno=%d" % (r, ctypes.get_errno()), flush=True)
+print("CONTINUED", flush=True)
+"""
+    s = write_script(tmp_path / "w.py", src, 0o644)
+    res = run_fnguard(exec_policy(["/usr/bin/true"], action="deny"), [PY, s])
+    assert res.returncode in (0, EXIT_VIOLATION), res.dump()
+    if res.returncode == 0:
+        assert res.stdout.count("ret=-1 errno=14") == 3, res.dump()
+        assert "CONTINUED" in res.stdout, res.dump()
+    assert res.of("exit"), res.dump()
+
+
+HUGE_ARGV = """
+import subprocess, sys
+t, m = sys.argv[1], sys.argv[2]
+args = [t, m] + ["A" * 200 + str(i) for i in range(4000)]   # ~800 KiB
+try:
+    r = subprocess.run(args, timeout=30)
+    print("ran status=%d" % r.returncode)
+except OSError as e:
+    print("errno=%d" % e.errno)
+print("CONTINUED", flush=True)
+"""
+
+
+def test_huge_argv_allowed(run_fnguard, tmp_path, kernel_tier):
+    marker = tmp_path / "MARKER"
+    s = write_script(tmp_path / "w.py", HUGE_ARGV, 0o644)
+    res = run_fnguard(exec_policy([TOUCH]), [PY, s, TOUCH, marker])
+    assert res.returncode == 0, res.dump()
+    assert marker.exists(), res.dump()
+
+
+def test_huge_argv_forbidden_logged_truncated(run_fnguard, tmp_path, kernel_tier):
+    marker = tmp_path / "MARKER"
+    s = write_script(tmp_path / "w.py", HUGE_ARGV, 0o644)
+    res = run_fnguard(exec_policy(["/usr/bin/true"]), [PY, s, TOUCH, marker])
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    assert not marker.exists(), res.dump()
+    k = [e for e in res.of("exec", action="kill") if e.get("path") == TOUCH]
+    assert k, res.dump()
+    assert k[0]["argv"][:2] == [TOUCH, str(marker)], res.dump()
+    # One line per decision stays a sane size.
+    assert max(len(l) for l in res.log_path.read_text().splitlines()) < 64 * 1024
+
+
+def test_stdio_passthrough(tmp_path):
+    pol = tmp_path / "p.yaml"
+    pol.write_text(exec_policy([]))
+    src = "import sys; d = sys.stdin.read(); print(d.upper()); sys.stderr.write('err:' + d)"
+    p = subprocess.run([FNGUARD, "run", "-p", pol, "--log", tmp_path / "log", "--",
+                        PY, "-c", src], input="hello\n", capture_output=True, text=True,
+                       timeout=TIMEOUT, env=base_env())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "HELLO\n\n", p.stdout
+    assert p.stderr == "err:hello\n", p.stderr
+
+
+def test_violation_kills_detached_daemon(run_fnguard, tmp_path, kernel_tier):
+    """A kill verdict ends every process of the workload, also one that
+    double-forked and called setsid() before the violation."""
+    marker = tmp_path / "MARKER"
+    daemon = tmp_path / "daemon.pid"
+    src = f"""
+import os, subprocess, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        with open("{daemon}.tmp", "w") as f:
+            f.write(str(os.getpid()))
+        os.rename("{daemon}.tmp", "{daemon}")
+        time.sleep(60)
+    os._exit(0)
+while not os.path.exists("{daemon}"):
+    time.sleep(0.01)
+subprocess.run(["{TOUCH}", "{marker}"])
+time.sleep(30)
+"""
+    s = write_script(tmp_path / "w.py", src, 0o644)
+    res = run_fnguard(exec_policy(["/usr/bin/true"]), [PY, s])
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    assert not marker.exists(), res.dump()
+    pid = int(daemon.read_text())
+    try:
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not _zombie(pid):
+            time.sleep(0.05)
+        assert _zombie(pid), f"daemon {pid} outlived the kill verdict\n" + res.dump()
+    finally:
+        if not _zombie(pid):
+            os.kill(pid, 9)
+
+
+def test_allow_by_symlink_name(run_fnguard, tmp_path, kernel_tier):
+    """allow: [/bin/sh] lets the workload run /bin/sh although the file the
+    kernel runs is /usr/bin/dash (/bin -> usr/bin, sh -> dash)."""
+    marker = tmp_path / "MARKER"
+    res = run_fnguard(exec_policy(["/bin/sh"]), [PY, "-c",
+                      f"import os, sys; sys.exit(os.system('echo ok > {marker}') >> 8)"])
+    assert res.returncode == 0, res.dump()
+    assert marker.read_text() == "ok\n", res.dump()
+
+
+def test_no_process_outlives_fnguard(run_fnguard, tmp_path):
+    """When the top process exits, no process of the workload is left
+    running without a supervisor (fnguard either waits for it or ends it)."""
+    pidf = tmp_path / "bg.pid"
+    done = tmp_path / "BG_DONE"
+    src = f"""
+import os, sys, time
+if os.fork() == 0:
+    with open("{pidf}.tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.rename("{pidf}.tmp", "{pidf}")
+    time.sleep(2)
+    open("{done}", "w").close()
+    os._exit(0)
+while not os.path.exists("{pidf}"):
+    time.sleep(0.01)
+sys.exit(4)
+"""
+    s = write_script(tmp_path / "w.py", src, 0o644)
+    res = run_fnguard(exec_policy([]), [PY, s])
+    assert res.returncode == 4, res.dump()
+    pid = int(pidf.read_text())
+    if done.exists():
+        return  # fnguard waited for it, supervised, before exiting
+    try:
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not _zombie(pid):
+            time.sleep(0.05)
+        assert _zombie(pid), "a workload process runs on after fnguard exited"
+        time.sleep(2.5)
+        assert not done.exists(), "a workload process ran on unsupervised"
+    finally:
+        if not _zombie(pid):
+            os.kill(pid, 9)

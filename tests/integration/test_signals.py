@@ -134,3 +134,44 @@ def test_sigkill_of_fnguard_kills_tree(tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait(10)
+
+
+STOPPER = """
+import os, signal, sys, time
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+os.kill(os.getpid(), signal.SIGSTOP)
+sys.exit(6)
+"""
+
+
+def _state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_job_control_stop_and_continue(tmp_path):
+    """SIGSTOP stops the workload (it does not run on, and the supervisor
+    does not hang); SIGCONT lets it finish with its own status."""
+    pidfile = tmp_path / "pid"
+    s = write_script(tmp_path / "w.py", STOPPER, 0o644)
+    pol = tmp_path / "p.yaml"
+    pol.write_text(exec_policy([]))
+    p = subprocess.Popen([FNGUARD, "run", "-p", pol, "--log", tmp_path / "log", "--",
+                          PY, s, pidfile], env=base_env(), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for(pidfile.exists, 30), "workload never started"
+        pid = int(pidfile.read_text())
+        assert _wait_for(lambda: _state(pid) in ("T", "t"), 10), \
+            f"workload not stopped (state {_state(pid)})"
+        time.sleep(0.3)
+        assert p.poll() is None, "fnguard exited while the workload was stopped"
+        os.kill(pid, signal.SIGCONT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    assert p.returncode == 6, err

@@ -10,57 +10,57 @@ static const struct {
 	const char *pattern, *path;
 	bool match;
 } match_cases[] = {
-	{"/usr/bin/python3", "/usr/bin/python3", true},
-	{"/usr/bin/python3", "/usr/bin/python3.11", false},
-	{"/usr/bin/python3*", "/usr/bin/python3.11", true},
-	{"/usr/bin/python3*", "/usr/bin/python3", true},
-	{"/usr/bin/python3*", "/usr/bin/python3/x", false},
-	{"/usr/*/python3", "/usr/bin/python3", true},
-	{"/usr/*/python3", "/usr/local/bin/python3", false},
-	{"/usr/*", "/usr/", true},
-	{"/usr/*", "/usr", false},
-	{"/bin/?h", "/bin/sh", true},
-	{"/bin/?h", "/bin/bash", false},
-	{"/a?b", "/a/b", false},
-	{"/usr/**", "/usr/lib/x/y", true},
-	{"/usr/**", "/usr/", true},
-	{"/usr/**", "/usr", false},
-	{"/usr/**", "/usrx", false},
-	{"/usr/**/bin/sh", "/usr/bin/sh", true},
-	{"/usr/**/bin/sh", "/usr/local/bin/sh", true},
-	{"/usr/**/bin/sh", "/usr/a/b/c/bin/sh", true},
-	{"/usr/**/bin/sh", "/usr/xbin/sh", false},
-	{"/usr/**/bin/sh", "/usrbin/sh", false},
-	{"/opt/**python*", "/opt/a/b/python3.11", true},
-	{"/opt/**python*", "/opt/a/b/python3/x", false},
-	{"/**", "/anything/at/all", true},
-	{"/**/*.py", "/x.py", true},
-	{"/**/*.py", "/a/b/x.py", true},
-	{"/**/*.py", "/a/b/x.pyc", false},
-	{"/***/x", "/a/b/x", true},
-	{"/bin/[a-c]at", "/bin/cat", true},
-	{"/bin/[a-c]at", "/bin/rat", false},
-	{"/bin/[!a-c]at", "/bin/rat", true},
-	{"/bin/[^a-c]at", "/bin/cat", false},
-	{"/bin/[!a]", "/bin//", false},
-	{"/x[]]y", "/x]y", true},
-	{"/x[!]]y", "/x]y", false},
-	{"/x[!]]y", "/xay", true},
-	{"/x[a-]", "/x-", true},
-	{"/x[\\]]", "/x]", true},
-	{"/a\\*b", "/a*b", true},
-	{"/a\\*b", "/axb", false},
-	{"/a\\?", "/a?", true},
-	{"/a\\[b", "/a[b", true},
-	{"/a[b", "/a[b", true}, /* unterminated: literal, and refused by the loader */
-	{"/a[.-0]", "/a.", true},
-	{"/a[.-0]", "/a/", false},
-	{"/a*b*c", "/aXbYc", true},
-	{"/a*b*c", "/aXbY/c", false},
-	{"/a*/*c", "/ab/xc", true},
-	{"", "", true},
-	{"", "/", false},
-	{"*", "", true},
+	{ "/usr/bin/python3", "/usr/bin/python3", true },
+	{ "/usr/bin/python3", "/usr/bin/python3.11", false },
+	{ "/usr/bin/python3*", "/usr/bin/python3.11", true },
+	{ "/usr/bin/python3*", "/usr/bin/python3", true },
+	{ "/usr/bin/python3*", "/usr/bin/python3/x", false },
+	{ "/usr/*/python3", "/usr/bin/python3", true },
+	{ "/usr/*/python3", "/usr/local/bin/python3", false },
+	{ "/usr/*", "/usr/", true },
+	{ "/usr/*", "/usr", false },
+	{ "/bin/?h", "/bin/sh", true },
+	{ "/bin/?h", "/bin/bash", false },
+	{ "/a?b", "/a/b", false },
+	{ "/usr/**", "/usr/lib/x/y", true },
+	{ "/usr/**", "/usr/", true },
+	{ "/usr/**", "/usr", false },
+	{ "/usr/**", "/usrx", false },
+	{ "/usr/**/bin/sh", "/usr/bin/sh", true },
+	{ "/usr/**/bin/sh", "/usr/local/bin/sh", true },
+	{ "/usr/**/bin/sh", "/usr/a/b/c/bin/sh", true },
+	{ "/usr/**/bin/sh", "/usr/xbin/sh", false },
+	{ "/usr/**/bin/sh", "/usrbin/sh", false },
+	{ "/opt/**python*", "/opt/a/b/python3.11", true },
+	{ "/opt/**python*", "/opt/a/b/python3/x", false },
+	{ "/**", "/anything/at/all", true },
+	{ "/**/*.py", "/x.py", true },
+	{ "/**/*.py", "/a/b/x.py", true },
+	{ "/**/*.py", "/a/b/x.pyc", false },
+	{ "/***/x", "/a/b/x", true },
+	{ "/bin/[a-c]at", "/bin/cat", true },
+	{ "/bin/[a-c]at", "/bin/rat", false },
+	{ "/bin/[!a-c]at", "/bin/rat", true },
+	{ "/bin/[^a-c]at", "/bin/cat", false },
+	{ "/bin/[!a]", "/bin//", false },
+	{ "/x[]]y", "/x]y", true },
+	{ "/x[!]]y", "/x]y", false },
+	{ "/x[!]]y", "/xay", true },
+	{ "/x[a-]", "/x-", true },
+	{ "/x[\\]]", "/x]", true },
+	{ "/a\\*b", "/a*b", true },
+	{ "/a\\*b", "/axb", false },
+	{ "/a\\?", "/a?", true },
+	{ "/a\\[b", "/a[b", true },
+	{ "/a[b", "/a[b", true }, /* unterminated: literal, and refused by the loader */
+	{ "/a[.-0]", "/a.", true },
+	{ "/a[.-0]", "/a/", false },
+	{ "/a*b*c", "/aXbYc", true },
+	{ "/a*b*c", "/aXbY/c", false },
+	{ "/a*/*c", "/ab/xc", true },
+	{ "", "", true },
+	{ "", "/", false },
+	{ "*", "", true },
 };
 
 UNIT_SUITE(glob_table)
@@ -71,7 +71,7 @@ UNIT_SUITE(glob_table)
 		bool got = pol_glob_match(match_cases[i].pattern, match_cases[i].path);
 
 		snprintf(d, sizeof(d), "'%s' vs '%s': got %d", match_cases[i].pattern,
-			 match_cases[i].path, got);
+		         match_cases[i].path, got);
 		CHECK_MSG(got == match_cases[i].match, d);
 	}
 	CHECK(!pol_glob_match(NULL, "/x"));
@@ -82,17 +82,17 @@ static const struct {
 	const char *pattern;
 	const char *err; /* substring, NULL when well formed */
 } check_cases[] = {
-	{"/usr/bin/python3*", NULL},
-	{"/usr/**/[a-z]?\\*", NULL},
-	{"/x[]]", NULL},
-	{"", "empty"},
-	{"/a\\", "trailing backslash"},
-	{"/a[b", "unterminated '['"},
-	{"/a[!", "unterminated '['"},
-	{"/a[]", "unterminated '['"},
-	{"/a[z-a]", "reversed range"},
-	{"/a[/]", "'/' cannot appear"},
-	{"/a[.-0]", NULL}, /* spans '/', but a class never matches it anyway */
+	{ "/usr/bin/python3*", NULL },
+	{ "/usr/**/[a-z]?\\*", NULL },
+	{ "/x[]]", NULL },
+	{ "", "empty" },
+	{ "/a\\", "trailing backslash" },
+	{ "/a[b", "unterminated '['" },
+	{ "/a[!", "unterminated '['" },
+	{ "/a[]", "unterminated '['" },
+	{ "/a[z-a]", "reversed range" },
+	{ "/a[/]", "'/' cannot appear" },
+	{ "/a[.-0]", NULL }, /* spans '/', but a class never matches it anyway */
 };
 
 UNIT_SUITE(glob_check)
@@ -155,7 +155,7 @@ static bool ref_match(const char *p, const char *s, const char *p0)
 
 UNIT_SUITE(glob_differential)
 {
-	static const char *const tok[] = {"a", "b", "/", "*", "**", "?", "[ab]", "[!a]", "/**/"};
+	static const char *const tok[] = { "a", "b", "/", "*", "**", "?", "[ab]", "[!a]", "/**/" };
 	unsigned seed = 12345, bad = 0;
 	char pat[64], path[32], d[160];
 
@@ -176,7 +176,7 @@ UNIT_SUITE(glob_differential)
 		path[sl] = '\0';
 		if (pol_glob_match(pat, path) != ref_match(pat, path, pat) && bad++ < 5) {
 			snprintf(d, sizeof(d), "'%s' vs '%s': matcher says %d", pat, path,
-				 pol_glob_match(pat, path));
+			         pol_glob_match(pat, path));
 			CHECK_MSG(false, d);
 		}
 	}
@@ -196,7 +196,7 @@ static double now(void)
 UNIT_SUITE(glob_hostile)
 {
 	static const char *const pats[] = {
-		"/a*a*a*a*a*a*a*a*a*a*a*a*b", "/**a*a*a*a*a*a*b", "/**/a*a*a*a*b",
+		"/a*a*a*a*a*a*a*a*a*a*a*a*b", "/**a*a*a*a*a*a*b",  "/**/a*a*a*a*b",
 		"/**a**a**a**a**a**b",        "/*/*/*/*/*/*/*/*b", "/**/**/**/**/**/b",
 	};
 	char path[4097];
