@@ -80,7 +80,7 @@ $(BUILD)/tests/unit: $(UNIT_OBJ) $(LIB_OBJ)
 
 # Test helpers are deliberately plain: no sanitizers, static where they
 # must run without the dynamic loader's own syscalls getting in the way.
-$(BUILD)/tests/helpers/%: tests/helpers/%.c
+$(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
 

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev \
 libseccomp-dev libpcre2-dev libyaml-dev libcjson-dev nettle-dev \
-python3 python3-pytest nodejs strace bubblewrap iproute2"
+python3 python3-pytest nodejs strace bubblewrap iproute2 curl"
 
 missing=""
 for p in $PKGS; do
