@@ -308,6 +308,10 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path,
 	cJSON_AddStringToObject(ev, "version", FNG_VERSION);
 	cJSON_AddStringToObject(ev, "mode", s->audit ? "audit" : "enforce");
 	cJSON_AddNumberToObject(ev, "supervisor_pid", s->self);
+	cJSON *f = cJSON_AddObjectToObject(ev, "features");
+	cJSON_AddBoolToObject(f, "wait_killable_recv", s->caps->wait_killable_recv);
+	cJSON_AddBoolToObject(f, "sync_wake_up", s->caps->sync_wake_up);
+	cJSON_AddBoolToObject(f, "pidfd_getfd", s->caps->pidfd_getfd);
 	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
@@ -418,7 +422,11 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	int rc = sup_launch(&l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
 	sup_filter_free(&prog);
 	if (rc < 0) {
-		die_hint(err, "run `fnguard probe` to see what this kernel allows");
+		die_hint(err, !s->caps->ptrace
+				      ? "the kernel tier needs ptrace of its own child: in docker add "
+					"--cap-add SYS_PTRACE, and check "
+					"/proc/sys/kernel/yama/ptrace_scope (3 forbids it)"
+				      : "run `fnguard probe` to see what this kernel allows");
 		return SUP_EXIT_FAILURE;
 	}
 	tracee_get(s->tt, s->child, true);

@@ -1,0 +1,74 @@
+/* refuse MODE COMMAND [ARG...]: loads a seccomp filter that refuses one
+ * newer kernel feature, then execs COMMAND (fnguard), so its fallback or
+ * its error for that feature runs on this kernel (crun tests its openat2
+ * fallback the same way).
+ *   killable  seccomp() with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV -> EINVAL
+ *   ptrace    ptrace() -> EPERM (as some container profiles do)
+ *   seccomp   seccomp() and prctl(PR_SET_SECCOMP) -> EPERM (as on AWS Lambda) */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define NR offsetof(struct seccomp_data, nr)
+#define ARG1_LO offsetof(struct seccomp_data, args[1])
+
+int main(int argc, char **argv)
+{
+	struct sock_filter killable[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_seccomp, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG1_LO),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_filter ptrace_f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_filter seccomp_f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_seccomp, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_prctl, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: refuse killable|ptrace|seccomp COMMAND [ARG...]\n");
+		return 2;
+	}
+	if (!strcmp(argv[1], "killable")) {
+		prog.filter = killable;
+		prog.len = sizeof killable / sizeof killable[0];
+	} else if (!strcmp(argv[1], "ptrace")) {
+		prog.filter = ptrace_f;
+		prog.len = sizeof ptrace_f / sizeof ptrace_f[0];
+	} else if (!strcmp(argv[1], "seccomp")) {
+		prog.filter = seccomp_f;
+		prog.len = sizeof seccomp_f / sizeof seccomp_f[0];
+	} else {
+		fprintf(stderr, "refuse: unknown mode %s\n", argv[1]);
+		return 2;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+		perror("refuse: seccomp");
+		return 2;
+	}
+	execv(argv[2], argv + 2);
+	perror("refuse: execv");
+	return 127;
+}

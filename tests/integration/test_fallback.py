@@ -1,0 +1,72 @@
+"""Fallback and refusal paths, exercised on this kernel: a helper loads a
+seccomp filter that refuses one newer feature, then execs fnguard."""
+import json
+import subprocess
+
+from conftest import (EXIT_FNGUARD_FAILED, EXIT_VIOLATION, FNGUARD, PY, TIMEOUT, base_env,
+                      helper)
+
+POLICY = "version: 1\nexec:\n  allow: [/usr/bin/true]\n"
+
+
+def refused_run(tmp_path, mode, script):
+    pol = tmp_path / "p.yaml"
+    pol.write_text(POLICY)
+    log = tmp_path / "log.jsonl"
+    cmd = [helper("refuse"), mode, FNGUARD, "run", "-p", str(pol), "--log", str(log), "--",
+           PY, "-c", script]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
+                       cwd=tmp_path, stdin=subprocess.DEVNULL)
+    events = [json.loads(line) for line in log.read_text().splitlines()] \
+        if log.exists() else []
+    return p, events
+
+
+def test_without_wait_killable_recv_still_enforces(tmp_path, kernel_tier):
+    marker = tmp_path / "MARKER"
+    p, events = refused_run(
+        tmp_path, "killable",
+        f"import subprocess; subprocess.run(['/usr/bin/touch', '{marker}'])")
+    assert p.returncode == EXIT_VIOLATION, p.stderr
+    assert not marker.exists()
+    start = [e for e in events if e["event"] == "start"][0]
+    assert start["features"]["wait_killable_recv"] is False, start
+    kills = [e for e in events if e["event"] == "exec" and e["action"] == "kill"]
+    assert kills and kills[0]["path"] == "/usr/bin/touch", events
+
+
+def test_without_wait_killable_recv_allowed_exec_runs(tmp_path, kernel_tier):
+    p, events = refused_run(tmp_path, "killable",
+                            "import subprocess; print(subprocess.run(['/usr/bin/true']).returncode)")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "0"
+
+
+def test_ptrace_refused_fails_closed(tmp_path, kernel_tier):
+    marker = tmp_path / "MARKER"
+    p, events = refused_run(tmp_path, "ptrace", f"open('{marker}', 'w').close()")
+    assert p.returncode == EXIT_FNGUARD_FAILED, p.stderr
+    assert not marker.exists(), "the workload must never start without its supervisor"
+    assert "ptrace" in p.stderr and "Hint:" in p.stderr, p.stderr
+
+
+def test_seccomp_refused_fails_closed(tmp_path, kernel_tier):
+    marker = tmp_path / "MARKER"
+    p, events = refused_run(tmp_path, "seccomp", f"open('{marker}', 'w').close()")
+    assert p.returncode == EXIT_FNGUARD_FAILED, p.stderr
+    assert not marker.exists()
+    assert "seccomp" in p.stderr, p.stderr
+
+
+def test_probe_reports_refusals(kernel_tier):
+    for mode, key in (("ptrace", "ptrace"), ("seccomp", "seccomp_filter"),
+                      ("killable", "wait_killable_recv")):
+        p = subprocess.run([helper("refuse"), mode, FNGUARD, "probe", "--json"],
+                           capture_output=True, text=True, timeout=TIMEOUT, env=base_env())
+        assert p.returncode == 0, p.stderr
+        caps = json.loads(p.stdout)
+        assert caps[key] is False, (mode, caps)
+        if mode != "killable":
+            assert caps["tier"] is None and caps["tier_reason"], caps
+        else:
+            assert caps["tier"] == "kernel", caps
