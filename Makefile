@@ -109,6 +109,7 @@ deps:
 	$(Q)tools/deps.sh
 
 check: deps
+	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory all helpers $(BUILD)/tests/unit
 	$(Q)$(MAKE) --no-print-directory asan
 	$(Q)$(BUILD)/tests/unit
@@ -141,11 +142,11 @@ layer:
 	@exit 2
 
 FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] \
-	tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c)
+	tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.[ch])
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
-	clang-format --dry-run -Werror $(FORMAT_SRC)
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf build build-asan build-fuzz

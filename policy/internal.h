@@ -47,7 +47,7 @@ struct pol_ld {
 };
 
 void pol_ld_err(struct pol_ld *ld, struct pol_loc loc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* Writes s (len bytes) into buf for a message: control bytes escaped,
  * long values cut at a character boundary with "...". Returns buf. */

@@ -153,12 +153,12 @@ static void syntax_error(struct pol_ld *ld, const yaml_parser_t *yp, const char 
 	if (yp->context && strstr(yp->context, "alias"))
 		hint = "; a value that starts with '*' must be quoted, e.g. \"*.example.com:443\"";
 	else if (strstr(problem, "cannot start any token") && yp->problem_mark.index < len &&
-	         buf[yp->problem_mark.index] == '\t')
+		 buf[yp->problem_mark.index] == '\t')
 		hint = "; YAML indentation uses spaces, not tabs";
 	if (yp->context)
 		pol_ld_err(ld, loc, "invalid YAML: %s (%s at line %d, column %d)%s", problem,
-		           yp->context, (int)yp->context_mark.line + 1,
-		           (int)yp->context_mark.column + 1, hint);
+			   yp->context, (int)yp->context_mark.line + 1,
+			   (int)yp->context_mark.column + 1, hint);
 	else
 		pol_ld_err(ld, loc, "invalid YAML: %s%s", problem, hint);
 }
@@ -197,15 +197,15 @@ static int attach(struct builder *b, struct ynode *n)
 /* Anchors and tags are refused where they are written; an anchored node
  * is still kept so the rest of the document gets checked. */
 static void refuse_decorations(struct builder *b, const yaml_event_t *ev, const yaml_char_t *anchor,
-                               const yaml_char_t *tag)
+			       const yaml_char_t *tag)
 {
 	char q[80];
 
 	if (anchor)
-		pol_ld_err(
-		    b->ld, mark_loc(ev->start_mark),
-		    "anchors (&%s) are not allowed in a policy; write each value out",
-		    pol_quote(q, sizeof(q), (const char *)anchor, strlen((const char *)anchor)));
+		pol_ld_err(b->ld, mark_loc(ev->start_mark),
+			   "anchors (&%s) are not allowed in a policy; write each value out",
+			   pol_quote(q, sizeof(q), (const char *)anchor,
+				     strlen((const char *)anchor)));
 	if (tag) {
 		const char *t = (const char *)tag;
 		bool core = strncmp(t, CORE_TAG, strlen(CORE_TAG)) == 0;
@@ -214,8 +214,8 @@ static void refuse_decorations(struct builder *b, const yaml_event_t *ev, const 
 		if (core)
 			t += strlen(CORE_TAG);
 		pol_ld_err(b->ld, mark_loc(ev->start_mark),
-		           "YAML tags (%s%s) are not allowed in a policy; remove the tag",
-		           core ? "!!" : "", pol_quote(q, sizeof(q), t, strlen(t)));
+			   "YAML tags (%s%s) are not allowed in a policy; remove the tag",
+			   core ? "!!" : "", pol_quote(q, sizeof(q), t, strlen(t)));
 	}
 }
 
@@ -226,7 +226,7 @@ static int add_node(struct builder *b, const yaml_event_t *ev, enum ynode_kind k
 
 	if (++b->nodes > MAX_NODES) {
 		pol_ld_err(b->ld, mark_loc(ev->start_mark),
-		           "policy too large (more than %d YAML nodes)", MAX_NODES);
+			   "policy too large (more than %d YAML nodes)", MAX_NODES);
 		return -EINVAL;
 	}
 	n = calloc(1, sizeof(*n));
@@ -257,18 +257,18 @@ static int add_node(struct builder *b, const yaml_event_t *ev, enum ynode_kind k
 		if (!n->str)
 			return -ENOMEM;
 		pol_ld_err(b->ld, n->loc,
-		           "aliases (*%s) are not allowed in a policy; write the value out, or "
-		           "quote a string that starts with '*'",
-		           pol_quote(q, sizeof(q), (const char *)ev->data.alias.anchor,
-		                     strlen((const char *)ev->data.alias.anchor)));
+			   "aliases (*%s) are not allowed in a policy; write the value out, or "
+			   "quote a string that starts with '*'",
+			   pol_quote(q, sizeof(q), (const char *)ev->data.alias.anchor,
+				     strlen((const char *)ev->data.alias.anchor)));
 		return 0;
 	case YAML_SEQUENCE_START_EVENT:
 		refuse_decorations(b, ev, ev->data.sequence_start.anchor,
-		                   ev->data.sequence_start.tag);
+				   ev->data.sequence_start.tag);
 		break;
 	default:
 		refuse_decorations(b, ev, ev->data.mapping_start.anchor,
-		                   ev->data.mapping_start.tag);
+				   ev->data.mapping_start.tag);
 		break;
 	}
 	if (b->depth == MAX_DEPTH) {
@@ -288,7 +288,7 @@ static int on_event(struct builder *b, const yaml_event_t *ev)
 	case YAML_DOCUMENT_START_EVENT:
 		if (++b->docs > 1) {
 			pol_ld_err(b->ld, mark_loc(ev->start_mark),
-			           "a policy is one YAML document; remove this second one");
+				   "a policy is one YAML document; remove this second one");
 			return -EINVAL;
 		}
 		return 0;
@@ -348,7 +348,7 @@ static void sort_diags(struct pol_diags *d, size_t from)
 		size_t j = i;
 
 		while (j > from && (d->v[j - 1].line > x.line ||
-		                    (d->v[j - 1].line == x.line && d->v[j - 1].col > x.col))) {
+				    (d->v[j - 1].line == x.line && d->v[j - 1].col > x.col))) {
 			d->v[j] = d->v[j - 1];
 			j--;
 		}
@@ -357,7 +357,7 @@ static void sort_diags(struct pol_diags *d, size_t from)
 }
 
 int policy_parse(const char *buf, size_t len, const char *file, struct policy **out,
-                 struct pol_diags *diags)
+		 struct pol_diags *diags)
 {
 	struct pol_diags local = { NULL, 0 };
 	struct pol_ld ld = { .file = file ? file : "policy", .diags = diags ? diags : &local };

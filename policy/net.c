@@ -40,7 +40,7 @@ static int parse_port(const char *s, size_t n, uint16_t *port, char *err, size_t
 
 	if (v < 1 || v > 65535) {
 		snprintf(err, errlen, "port must be a number from 1 to 65535 (got '%.*s')",
-		         (int)(n > 16 ? 16 : n), s);
+			 (int)(n > 16 ? 16 : n), s);
 		return -EINVAL;
 	}
 	*port = (uint16_t)v;
@@ -73,7 +73,7 @@ static void clear_host_bits(uint8_t *a, int bytes, int prefix)
  * NULL for a single address. `bracket` tells how the suggestion in a
  * host-bits error is written. */
 static int parse_cidr(struct pol_net_entry *e, int family, const char *addr, size_t alen,
-                      const char *pfx, size_t plen, bool bracket, char *err, size_t errlen)
+		      const char *pfx, size_t plen, bool bracket, char *err, size_t errlen)
 {
 	char buf[INET6_ADDRSTRLEN + 1], net[INET6_ADDRSTRLEN];
 	int bits = family == AF_INET ? 32 : 128;
@@ -85,7 +85,7 @@ static int parse_cidr(struct pol_net_entry *e, int family, const char *addr, siz
 	}
 	if (alen >= sizeof(buf) || inet_pton(family, buf, e->addr) != 1) {
 		snprintf(err, errlen, "'%.*s' is not a valid %s address",
-		         (int)(alen > 64 ? 64 : alen), addr, what);
+			 (int)(alen > 64 ? 64 : alen), addr, what);
 		return -EINVAL;
 	}
 	e->family = family;
@@ -95,7 +95,7 @@ static int parse_cidr(struct pol_net_entry *e, int family, const char *addr, siz
 
 		if (v < 0 || v > bits) {
 			snprintf(err, errlen, "%s prefix length must be 0 to %d (got '/%.*s')",
-			         what, bits, (int)(plen > 16 ? 16 : plen), pfx);
+				 what, bits, (int)(plen > 16 ? 16 : plen), pfx);
 			return -EINVAL;
 		}
 		e->prefix = (int)v;
@@ -108,7 +108,7 @@ static int parse_cidr(struct pol_net_entry *e, int family, const char *addr, siz
 		if (e->port)
 			snprintf(port, sizeof(port), ":%u", e->port);
 		snprintf(err, errlen, "host bits set in '%s'; did you mean %s%s%s/%d%s?", e->text,
-		         bracket ? "[" : "", net, bracket ? "]" : "", e->prefix, port);
+			 bracket ? "[" : "", net, bracket ? "]" : "", e->prefix, port);
 		return -EINVAL;
 	}
 	e->kind = POL_NET_CIDR;
@@ -124,7 +124,7 @@ static int parse_bracket(struct pol_net_entry *e, const char *t, char *err, size
 
 	if (!close) {
 		snprintf(err, errlen, "missing ']' in '%s' (write IPv6 with a port as [::1]:53)",
-		         t);
+			 t);
 		return -EINVAL;
 	}
 	rest = close + 1;
@@ -139,18 +139,18 @@ static int parse_bracket(struct pol_net_entry *e, const char *t, char *err, size
 		plen = (size_t)((colon ? colon : rest + strlen(rest)) - pfx);
 	} else if (rest != colon && *rest) {
 		snprintf(err, errlen, "unexpected '%s' after ']' (expected /PREFIX or :PORT)",
-		         rest);
+			 rest);
 		return -EINVAL;
 	}
 	if (memchr(t + 1, '.', (size_t)(close - t - 1)) &&
 	    !memchr(t + 1, ':', (size_t)(close - t - 1))) {
 		snprintf(err, errlen,
-		         "brackets are for IPv6 addresses; write an IPv4 address "
-		         "without them, e.g. 10.0.0.0/8:443");
+			 "brackets are for IPv6 addresses; write an IPv4 address "
+			 "without them, e.g. 10.0.0.0/8:443");
 		return -EINVAL;
 	}
 	return parse_cidr(e, AF_INET6, t + 1, (size_t)(close - t - 1), pfx, plen, true, err,
-	                  errlen);
+			  errlen);
 }
 
 static bool label_char(char c)
@@ -168,9 +168,9 @@ static void bad_char(char ch, const char *text, char *err, size_t errlen)
 	else
 		snprintf(shown, sizeof(shown), "byte 0x%02x", c);
 	snprintf(err, errlen,
-	         "invalid character %s in domain '%s' (expected letters, digits, "
-	         "'-', '_'; write non-ASCII names in punycode, xn--...)",
-	         shown, text);
+		 "invalid character %s in domain '%s' (expected letters, digits, "
+		 "'-', '_'; write non-ASCII names in punycode, xn--...)",
+		 shown, text);
 }
 
 /* Checks and lower-cases the name in place. */
@@ -180,7 +180,7 @@ static int check_domain(char *d, const char *text, char *err, size_t errlen)
 
 	if (n == 0 || n > DOMAIN_MAX) {
 		snprintf(err, errlen, "domain name in '%s' must be 1 to %d characters", text,
-		         DOMAIN_MAX);
+			 DOMAIN_MAX);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i <= n; i++) {
@@ -197,9 +197,9 @@ static int check_domain(char *d, const char *text, char *err, size_t errlen)
 
 		if (len == 0 || len > LABEL_MAX) {
 			snprintf(err, errlen,
-			         "every label of '%s' must be 1 to %d characters "
-			         "(between dots)",
-			         text, LABEL_MAX);
+				 "every label of '%s' must be 1 to %d characters "
+				 "(between dots)",
+				 text, LABEL_MAX);
 			return -EINVAL;
 		}
 		if (d[start] == '-' || d[i - 1] == '-') {
@@ -212,7 +212,7 @@ static int check_domain(char *d, const char *text, char *err, size_t errlen)
 }
 
 static int parse_domain(struct pol_net_entry *e, const char *host, size_t hlen, char *err,
-                        size_t errlen)
+			size_t errlen)
 {
 	bool wild = hlen >= 2 && host[0] == '*' && host[1] == '.';
 
@@ -224,9 +224,9 @@ static int parse_domain(struct pol_net_entry *e, const char *host, size_t hlen, 
 		hlen--; /* the root label: api.example.com. is api.example.com */
 	if (memchr(host, '*', hlen)) {
 		snprintf(err, errlen,
-		         "'*' may only be the whole first label, as in *.example.com "
-		         "(got '%s')",
-		         e->text);
+			 "'*' may only be the whole first label, as in *.example.com "
+			 "(got '%s')",
+			 e->text);
 		return -EINVAL;
 	}
 	e->domain = strndup(host, hlen);
@@ -265,8 +265,8 @@ static int parse_entry(struct pol_net_entry *e, const char *t, char *err, size_t
 		/* Bare IPv6: no port possible, "::1:53" is an address. */
 		slash = strchr(t, '/');
 		return parse_cidr(e, AF_INET6, t, slash ? (size_t)(slash - t) : hlen,
-		                  slash ? slash + 1 : NULL, slash ? strlen(slash + 1) : 0, false,
-		                  err, errlen);
+				  slash ? slash + 1 : NULL, slash ? strlen(slash + 1) : 0, false,
+				  err, errlen);
 	}
 	if (colon) {
 		r = parse_port(colon + 1, strlen(colon + 1), &e->port, err, errlen);
@@ -277,8 +277,8 @@ static int parse_entry(struct pol_net_entry *e, const char *t, char *err, size_t
 	if (looks_ipv4(t, hlen)) {
 		slash = memchr(t, '/', hlen);
 		return parse_cidr(e, AF_INET, t, slash ? (size_t)(slash - t) : hlen,
-		                  slash ? slash + 1 : NULL,
-		                  slash ? (size_t)(t + hlen - slash - 1) : 0, false, err, errlen);
+				  slash ? slash + 1 : NULL,
+				  slash ? (size_t)(t + hlen - slash - 1) : 0, false, err, errlen);
 	}
 	if (memchr(t, '/', hlen)) {
 		snprintf(err, errlen, "'%s': a /PREFIX needs an IP address, not a name", t);

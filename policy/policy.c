@@ -4,7 +4,7 @@
 #include "internal.h"
 #include "policy.h"
 
-#define POL_DETECT_ALL                                                                             \
+#define POL_DETECT_ALL \
 	(POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS | POL_DETECT_PATH_TRAVERSAL)
 
 struct policy *policy_new_default(void)

@@ -46,21 +46,21 @@ enum pol_net_kind {
 
 struct pol_net_entry {
 	enum pol_net_kind kind;
-	char *text;   /* as written in the policy */
-	char *domain; /* DOMAIN/WILDCARD: lower case, no trailing dot; for a
-	               * wildcard the suffix without "*." */
-	int family;   /* CIDR: AF_INET or AF_INET6 */
+	char *text;       /* as written in the policy */
+	char *domain;     /* DOMAIN/WILDCARD: lower case, no trailing dot; for a
+			   * wildcard the suffix without "*." */
+	int family;       /* CIDR: AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* CIDR: network address, host bits clear; IPv4 in
-	                   * the first 4 bytes */
-	int prefix;   /* CIDR: 0..32 or 0..128 */
-	uint16_t port; /* 0 = any port */
+			   * the first 4 bytes */
+	int prefix;       /* CIDR: 0..32 or 0..128 */
+	uint16_t port;    /* 0 = any port */
 	struct pol_loc loc;
 };
 
 struct pol_rule {
 	char *id;
-	char *pattern; /* PCRE2 syntax, checked by the loader */
-	char *message; /* may be NULL */
+	char *pattern;  /* PCRE2 syntax, checked by the loader */
+	char *message;  /* may be NULL */
 	char *severity; /* may be NULL: low | medium | high | critical */
 	struct pol_loc loc;
 };
@@ -153,8 +153,8 @@ struct pol_diags {
  * Returns 0 and sets *out (owned by the caller; free with policy_free)
  * when there is no error; -EINVAL with *out = NULL when diags holds at
  * least one error; -ENOMEM. `file` is copied; it is only used in messages. */
-int policy_parse(const char *buf, size_t len, const char *file,
-		 struct policy **out, struct pol_diags *diags);
+int policy_parse(const char *buf, size_t len, const char *file, struct policy **out,
+		 struct pol_diags *diags);
 
 /* A policy with every section absent and the defaults set; for tests. */
 struct policy *policy_new_default(void);
@@ -182,8 +182,8 @@ const char *pol_glob_check(const char *pattern);
  * paths that are always allowed (may be NULL). */
 struct pol_verdict {
 	bool allowed;
-	const char *rule; /* borrowed from the policy: the glob that matched,
-	                   * or a fixed string such as "exec.allow" */
+	const char *rule;   /* borrowed from the policy: the glob that matched,
+			     * or a fixed string such as "exec.allow" */
 	const char *reason; /* static text for violations */
 };
 

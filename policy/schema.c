@@ -67,7 +67,7 @@ static const char *q(char *buf, const struct ynode *n)
 }
 
 static bool want_scalar(struct pol_ld *ld, const struct ynode *n, const char *name,
-                        const char *expected)
+			const char *expected)
 {
 	if (n->bad)
 		return false;
@@ -90,7 +90,7 @@ static char *get_str(struct pol_ld *ld, const struct ynode *n, const char *name)
 	}
 	if (n->len > POL_MAX_STR) {
 		pol_ld_err(ld, n->loc, "%s is too long (%zu bytes; at most %d)", name, n->len,
-		           POL_MAX_STR);
+			   POL_MAX_STR);
 		return NULL;
 	}
 	if (n->len == 0) {
@@ -114,7 +114,7 @@ static void join(char *buf, size_t size, const char *const *names)
 
 /* Index of the value in names, or -1 after reporting it. */
 static int get_enum(struct pol_ld *ld, const struct ynode *n, const char *name,
-                    const char *const *names)
+		    const char *const *names)
 {
 	char list[128], qb[QBUF];
 	bool icase = false;
@@ -132,12 +132,12 @@ static int get_enum(struct pol_ld *ld, const struct ynode *n, const char *name,
 		icase |= node_is_icase(n, names[i]);
 	}
 	pol_ld_err(ld, n->loc, "%s must be one of %s (got '%s')%s", name, list, q(qb, n),
-	           icase ? "; values are lower case" : "");
+		   icase ? "; values are lower case" : "");
 	return -1;
 }
 
 static void get_action(struct pol_ld *ld, const struct ynode *n, const char *name,
-                       enum pol_action *out)
+		       enum pol_action *out)
 {
 	int i = get_enum(ld, n, name, action_names);
 
@@ -158,13 +158,13 @@ static void get_bool(struct pol_ld *ld, const struct ynode *n, const char *name,
 	}
 	if (t || f)
 		pol_ld_err(ld, n->loc,
-		           "%s must be true or false without quotes (got the string '%s')", name,
-		           q(qb, n));
+			   "%s must be true or false without quotes (got the string '%s')", name,
+			   q(qb, n));
 	else if (n->kind == Y_SCALAR && !is_null(n))
 		pol_ld_err(ld, n->loc,
-		           "%s must be true or false (got '%s'); words like yes, no, on, off "
-		           "are not booleans here",
-		           name, q(qb, n));
+			   "%s must be true or false (got '%s'); words like yes, no, on, off "
+			   "are not booleans here",
+			   name, q(qb, n));
 	else
 		pol_ld_err(ld, n->loc, "%s must be true or false (got %s)", name, kind_name(n));
 }
@@ -181,7 +181,7 @@ static const struct ynode *want_list(struct pol_ld *ld, const struct ynode *n, c
 		return NULL;
 	if (n->kind == Y_SCALAR) {
 		pol_ld_err(ld, n->loc, "%s must be a list (got a string); write [%s]", name,
-		           q(qb, n));
+			   q(qb, n));
 		return NULL;
 	}
 	if (n->kind != Y_SEQ) {
@@ -196,10 +196,10 @@ static const struct ynode *want_list(struct pol_ld *ld, const struct ynode *n, c
 }
 
 typedef bool (*item_check)(struct pol_ld *ld, const struct ynode *item, const char *s,
-                           const char *name);
+			   const char *name);
 
 static void get_strv(struct pol_ld *ld, const struct ynode *n, const char *name,
-                     struct pol_strv *out, item_check check)
+		     struct pol_strv *out, item_check check)
 {
 	char iname[64];
 
@@ -235,9 +235,9 @@ static bool check_glob(struct pol_ld *ld, const struct ynode *it, const char *s,
 
 	if (s[0] != '/') {
 		pol_ld_err(ld, it->loc,
-		           "%s: '%s' is not an absolute path; globs start with '/', e.g. "
-		           "/usr/bin/python3*",
-		           name, q(qb, it));
+			   "%s: '%s' is not an absolute path; globs start with '/', e.g. "
+			   "/usr/bin/python3*",
+			   name, q(qb, it));
 		return false;
 	}
 	err = pol_glob_check(s);
@@ -255,7 +255,7 @@ static bool check_abs(struct pol_ld *ld, const struct ynode *it, const char *s, 
 	if (s[0] == '/')
 		return true;
 	pol_ld_err(ld, it->loc, "%s: '%s' is not an absolute path (e.g. /var/task)", name,
-	           q(qb, it));
+		   q(qb, it));
 	return false;
 }
 
@@ -263,7 +263,7 @@ static bool check_abs(struct pol_ld *ld, const struct ynode *it, const char *s, 
 
 struct section;
 typedef void (*key_fn)(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *val,
-                       void *obj);
+		       void *obj);
 
 struct section {
 	const char *name;        /* "exec" */
@@ -320,13 +320,13 @@ static void unknown_key(struct pol_ld *ld, const struct ynode *key, const struct
 	if (cand && best <= 2 && best < strlen(cand))
 		snprintf(hint, sizeof(hint), "; did you mean '%s'?", cand);
 	pol_ld_err(ld, key->loc, "unknown key '%s' %s (expected one of: %s)%s", q(qb, key),
-	           sec->where, list, hint);
+		   sec->where, list, hint);
 }
 
 /* Checks every key of map and hands each known one to sec->fn once.
  * seen[k] gets the place of key k (line 0: absent). */
 static void walk_map(struct pol_ld *ld, const struct ynode *map, const struct section *sec,
-                     void *obj, struct pol_loc *seen)
+		     void *obj, struct pol_loc *seen)
 {
 	char qb[QBUF];
 
@@ -338,13 +338,13 @@ static void walk_map(struct pol_ld *ld, const struct ynode *map, const struct se
 			continue;
 		if (key->kind != Y_SCALAR) {
 			pol_ld_err(ld, key->loc, "keys %s must be strings (got %s)", sec->where,
-			           kind_name(key));
+				   kind_name(key));
 			continue;
 		}
 		if (key->plain && node_is(key, "<<")) {
 			pol_ld_err(
-			    ld, key->loc,
-			    "merge keys (<<) are not allowed in a policy; write the keys out");
+				ld, key->loc,
+				"merge keys (<<) are not allowed in a policy; write the keys out");
 			continue;
 		}
 		for (int j = 0; sec->keys[j] && k < 0; j++)
@@ -356,9 +356,9 @@ static void walk_map(struct pol_ld *ld, const struct ynode *map, const struct se
 		}
 		if (seen[k].line) {
 			pol_ld_err(ld, key->loc,
-			           "duplicate key '%s' %s (first given at line %d, "
-			           "column %d)",
-			           q(qb, key), sec->where, seen[k].line, seen[k].col);
+				   "duplicate key '%s' %s (first given at line %d, "
+				   "column %d)",
+				   q(qb, key), sec->where, seen[k].line, seen[k].col);
 			continue;
 		}
 		seen[k] = key->loc;
@@ -369,7 +369,7 @@ static void walk_map(struct pol_ld *ld, const struct ynode *map, const struct se
 /* A section given as null is present with its defaults. Returns true
  * when there is a mapping to walk. */
 static bool open_section(struct pol_ld *ld, const struct ynode *key, const struct ynode *v,
-                         const struct section *sec, bool *present, struct pol_loc *loc)
+			 const struct section *sec, bool *present, struct pol_loc *loc)
 {
 	*present = true;
 	*loc = key->loc;
@@ -378,7 +378,7 @@ static bool open_section(struct pol_ld *ld, const struct ynode *key, const struc
 	if (v->kind == Y_MAP)
 		return true;
 	pol_ld_err(ld, v->loc, "%s must be a mapping (got %s)%s", sec->name, kind_name(v),
-	           v->kind == Y_SEQ && sec->hint ? sec->hint : "");
+		   v->kind == Y_SEQ && sec->hint ? sec->hint : "");
 	return false;
 }
 
@@ -388,7 +388,7 @@ enum { EX_ALLOW, EX_ACTION };
 static const char *const exec_keys[] = { "allow", "action", NULL };
 
 static void exec_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
-                     void *obj)
+		     void *obj)
 {
 	struct pol_exec *e = obj;
 
@@ -400,7 +400,7 @@ static void exec_key(struct pol_ld *ld, int k, const struct ynode *key, const st
 }
 
 static const struct section exec_sec = { "exec", "in exec", exec_keys, exec_key,
-	                                 "; write exec: {allow: [/usr/bin/python3*]}" };
+					 "; write exec: {allow: [/usr/bin/python3*]}" };
 
 static void get_net_allow(struct pol_ld *ld, const struct ynode *n, struct pol_network *net)
 {
@@ -423,9 +423,9 @@ static void get_net_allow(struct pol_ld *ld, const struct ynode *n, struct pol_n
 		if (it->kind == Y_MAP) {
 			/* `- api.example.com: 443` is a mapping in YAML. */
 			pol_ld_err(ld, it->loc,
-			           "each network.allow entry must be a string (got a mapping); "
-			           "write host:port with no space after ':', e.g. "
-			           "api.example.com:443");
+				   "each network.allow entry must be a string (got a mapping); "
+				   "write host:port with no space after ':', e.g. "
+				   "api.example.com:443");
 			continue;
 		}
 		s = get_str(ld, it, "each network.allow entry");
@@ -445,7 +445,7 @@ enum { NET_ALLOW, NET_LOOPBACK, NET_ENGINE, NET_ACTION };
 static const char *const net_keys[] = { "allow", "loopback", "engine", "action", NULL };
 
 static void net_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
-                    void *obj)
+		    void *obj)
 {
 	struct pol_network *net = obj;
 	int i;
@@ -469,7 +469,7 @@ static void net_key(struct pol_ld *ld, int k, const struct ynode *key, const str
 }
 
 static const struct section net_sec = { "network", "in network", net_keys, net_key,
-	                                "; write network: {allow: [api.example.com:443]}" };
+					"; write network: {allow: [api.example.com:443]}" };
 
 /* ---- code ------------------------------------------------------------- */
 
@@ -494,12 +494,12 @@ static bool check_regex(struct pol_ld *ld, const struct ynode *v, const char *s)
 	if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
 		snprintf((char *)msg, sizeof(msg), "error %d", code);
 	pol_ld_err(ld, v->loc, "code.rules pattern is not a valid PCRE2 regex: %s at offset %zu",
-	           (const char *)msg, (size_t)off);
+		   (const char *)msg, (size_t)off);
 	return false;
 }
 
 static void rule_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
-                     void *obj)
+		     void *obj)
 {
 	struct pol_rule *r = obj;
 	int i;
@@ -530,7 +530,7 @@ static void rule_key(struct pol_ld *ld, int k, const struct ynode *key, const st
 }
 
 static const struct section rule_sec = { "code.rules entry", "in a code.rules entry", rule_keys,
-	                                 rule_key, NULL };
+					 rule_key, NULL };
 
 static bool rule_id_taken(const struct pol_code *c, const char *id)
 {
@@ -550,9 +550,9 @@ static void get_rule(struct pol_ld *ld, const struct ynode *it, struct pol_code 
 		return;
 	if (it->kind != Y_MAP) {
 		pol_ld_err(ld, it->loc,
-		           "each code.rules entry must be a mapping with id and "
-		           "pattern (got %s)",
-		           kind_name(it));
+			   "each code.rules entry must be a mapping with id and "
+			   "pattern (got %s)",
+			   kind_name(it));
 		return;
 	}
 	walk_map(ld, it, &rule_sec, &r, seen);
@@ -562,7 +562,7 @@ static void get_rule(struct pol_ld *ld, const struct ynode *it, struct pol_code 
 		pol_ld_err(ld, it->loc, "code.rules entry has no 'pattern'");
 	if (r.id && rule_id_taken(c, r.id)) {
 		pol_ld_err(ld, seen[R_ID], "code.rules id '%s' is used twice; ids must be unique",
-		           pol_quote(qb, sizeof(qb), r.id, strlen(r.id)));
+			   pol_quote(qb, sizeof(qb), r.id, strlen(r.id)));
 		pol_rule_clear(&r);
 	}
 	if (!r.id || !r.pattern) {
@@ -576,7 +576,7 @@ enum { C_PATHS, C_RULES, C_RULE_FILES, C_ACTION };
 static const char *const code_keys[] = { "paths", "rules", "rule_files", "action", NULL };
 
 static void code_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
-                     void *obj)
+		     void *obj)
 {
 	struct pol_code *c = obj;
 
@@ -628,7 +628,7 @@ static void get_detect(struct pol_ld *ld, const struct ynode *v, unsigned *out)
 			continue;
 		if (bits & (1u << i))
 			pol_ld_err(ld, v->kid[j]->loc, "'%s' is listed twice in events.detect",
-			           q(qb, v->kid[j]));
+				   q(qb, v->kid[j]));
 		bits |= 1u << i;
 	}
 	*out = bits;
@@ -638,7 +638,7 @@ enum { EV_DETECT, EV_RULE_FILES, EV_ACTION };
 static const char *const events_keys[] = { "detect", "rule_files", "action", NULL };
 
 static void events_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
-                       void *obj)
+		       void *obj)
 {
 	struct pol_events *e = obj;
 
@@ -657,7 +657,7 @@ enum { RS_SECRETS, RS_RULE_FILES, RS_ACTION };
 static const char *const resp_keys[] = { "secrets", "rule_files", "action", NULL };
 
 static void resp_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
-                     void *obj)
+		     void *obj)
 {
 	struct pol_responses *r = obj;
 	int i;
@@ -680,7 +680,7 @@ enum { L_SINK, L_ALLOWED };
 static const char *const log_keys[] = { "sink", "allowed", NULL };
 
 static void log_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
-                    void *obj)
+		    void *obj)
 {
 	struct pol_log *l = obj;
 	char qb[QBUF];
@@ -695,7 +695,7 @@ static void log_key(struct pol_ld *ld, int k, const struct ynode *key, const str
 	    !strcmp(l->sink, "stdout"))
 		return;
 	pol_ld_err(ld, v->loc,
-	           "log.sink must be stderr, stdout or an absolute file path (got '%s')", q(qb, v));
+		   "log.sink must be stderr, stdout or an absolute file path (got '%s')", q(qb, v));
 }
 
 static const struct section log_sec = { "log", "in log", log_keys, log_key, NULL };
@@ -716,7 +716,7 @@ enum {
 	T_LOG
 };
 static const char *const top_keys[] = { "version", "name", "mode",   "action",    "require", "exec",
-	                                "network", "code", "events", "responses", "log",     NULL };
+					"network", "code", "events", "responses", "log",     NULL };
 
 static void get_version(struct pol_ld *ld, const struct ynode *v, struct policy *p)
 {
@@ -728,15 +728,15 @@ static void get_version(struct pol_ld *ld, const struct ynode *v, struct policy 
 		p->version = 1;
 	else if (v->kind == Y_SCALAR && !is_null(v))
 		pol_ld_err(ld, v->loc,
-		           "version must be 1 (got '%s'); this fnguard reads policy "
-		           "version 1",
-		           q(qb, v));
+			   "version must be 1 (got '%s'); this fnguard reads policy "
+			   "version 1",
+			   q(qb, v));
 	else
 		pol_ld_err(ld, v->loc, "version must be 1 (got %s)", kind_name(v));
 }
 
 static void get_enum_into(struct pol_ld *ld, const struct ynode *v, const char *name,
-                          const char *const *names, int *out)
+			  const char *const *names, int *out)
 {
 	int i = get_enum(ld, v, name, names);
 
@@ -745,7 +745,7 @@ static void get_enum_into(struct pol_ld *ld, const struct ynode *v, const char *
 }
 
 static void section(struct pol_ld *ld, const struct ynode *key, const struct ynode *v,
-                    const struct section *sec, void *obj, bool *present, struct pol_loc *loc)
+		    const struct section *sec, void *obj, bool *present, struct pol_loc *loc)
 {
 	struct pol_loc seen[MAX_KEYS] = { { 0, 0 } };
 
@@ -754,7 +754,7 @@ static void section(struct pol_ld *ld, const struct ynode *key, const struct yno
 }
 
 static void top_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
-                    void *obj)
+		    void *obj)
 {
 	struct policy *p = obj;
 	int i = -1;
@@ -783,15 +783,15 @@ static void top_key(struct pol_ld *ld, int k, const struct ynode *key, const str
 		return section(ld, key, v, &exec_sec, &p->exec, &p->exec.present, &p->exec.loc);
 	case T_NETWORK:
 		return section(ld, key, v, &net_sec, &p->network, &p->network.present,
-		               &p->network.loc);
+			       &p->network.loc);
 	case T_CODE:
 		return section(ld, key, v, &code_sec, &p->code, &p->code.present, &p->code.loc);
 	case T_EVENTS:
 		return section(ld, key, v, &events_sec, &p->events, &p->events.present,
-		               &p->events.loc);
+			       &p->events.loc);
 	case T_RESPONSES:
 		return section(ld, key, v, &resp_sec, &p->responses, &p->responses.present,
-		               &p->responses.loc);
+			       &p->responses.loc);
 	default:
 		/* struct pol_log has no presence flag: log: alone is defaults. */
 		return section(ld, key, v, &log_sec, &p->log, &log_present, &log_loc);
@@ -806,16 +806,16 @@ void pol_schema(struct pol_ld *ld, const struct ynode *root, struct policy *p)
 
 	if (!root || is_null(root)) {
 		pol_ld_err(ld, root ? root->loc : start,
-		           "empty policy; expected a mapping with 'version: 1'");
+			   "empty policy; expected a mapping with 'version: 1'");
 		return;
 	}
 	if (root->bad)
 		return;
 	if (root->kind != Y_MAP) {
 		pol_ld_err(ld, root->loc,
-		           "a policy must be a mapping that starts with 'version: 1' "
-		           "(got %s)",
-		           kind_name(root));
+			   "a policy must be a mapping that starts with 'version: 1' "
+			   "(got %s)",
+			   kind_name(root));
 		return;
 	}
 	walk_map(ld, root, &top_sec, p, seen);

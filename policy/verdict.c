@@ -24,7 +24,7 @@ static bool is_initial(const struct pol_strv *initial, const char *path)
 }
 
 void pol_exec_verdict(const struct policy *p, const char *given, const char *real,
-                      const struct pol_strv *initial, struct pol_verdict *out)
+		      const struct pol_strv *initial, struct pol_verdict *out)
 {
 	const char *rule;
 

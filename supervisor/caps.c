@@ -57,8 +57,8 @@ __attribute__((no_sanitize("address", "undefined"))) static int child_probe(void
 	if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return 0;
 	const unsigned long nl = SECCOMP_FILTER_FLAG_NEW_LISTENER;
-	int fd = sys_seccomp(SECCOMP_SET_MODE_FILTER,
-			     nl | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+	int fd = sys_seccomp(SECCOMP_SET_MODE_FILTER, nl | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+			     &prog);
 	if (fd >= 0) {
 		a->r.filter = a->r.listener = a->r.killable = true;
 	} else {
@@ -75,11 +75,10 @@ __attribute__((no_sanitize("address", "undefined"))) static int child_probe(void
 	/* No notification has id 0: a kernel that knows the ioctl (and the
 	 * flag) gets as far as looking it up and answers ENOENT. */
 	struct seccomp_notif_addfd ad = { .id = 0, .srcfd = (uint32_t)fd };
-	a->r.addfd = syscall(SYS_ioctl, fd, SECCOMP_IOCTL_NOTIF_ADDFD, &ad) < 0 &&
-		     errno == ENOENT;
+	a->r.addfd = syscall(SYS_ioctl, fd, SECCOMP_IOCTL_NOTIF_ADDFD, &ad) < 0 && errno == ENOENT;
 	ad.flags = SECCOMP_ADDFD_FLAG_SEND;
-	a->r.addfd_send = syscall(SYS_ioctl, fd, SECCOMP_IOCTL_NOTIF_ADDFD, &ad) < 0 &&
-			  errno == ENOENT;
+	a->r.addfd_send =
+		syscall(SYS_ioctl, fd, SECCOMP_IOCTL_NOTIF_ADDFD, &ad) < 0 && errno == ENOENT;
 	return 0;
 }
 
@@ -268,9 +267,11 @@ void sup_caps_print(const struct sup_caps *c)
 	printf("kernel                %s\n", c->kernel);
 	printf("seccomp filter        %s\n", yesno(c->seccomp_filter));
 	printf("  actions             kill_process=%s errno=%s user_notif=%s log=%s\n",
-	       yesno(c->act_kill_process), yesno(c->act_errno), yesno(c->act_user_notif), yesno(c->act_log));
+	       yesno(c->act_kill_process), yesno(c->act_errno), yesno(c->act_user_notif),
+	       yesno(c->act_log));
 	printf("user notification     %s\n", yesno(c->seccomp_user_notif));
-	printf("  ADDFD / SEND        %s / %s\n", yesno(c->notif_addfd), yesno(c->notif_addfd_send));
+	printf("  ADDFD / SEND        %s / %s\n", yesno(c->notif_addfd),
+	       yesno(c->notif_addfd_send));
 	printf("  WAIT_KILLABLE_RECV  %s\n", yesno(c->wait_killable_recv));
 	printf("  SYNC_WAKE_UP        %s\n", yesno(c->sync_wake_up));
 	printf("ptrace (own child)    %s\n", yesno(c->ptrace));

@@ -8,26 +8,26 @@
 #include <cjson/cJSON.h>
 
 struct sup_caps {
-	char kernel[64];           /* uname release */
-	bool seccomp_filter;       /* SECCOMP_SET_MODE_FILTER works */
-	bool act_kill_process;     /* SECCOMP_GET_ACTION_AVAIL answers */
+	char kernel[64];       /* uname release */
+	bool seccomp_filter;   /* SECCOMP_SET_MODE_FILTER works */
+	bool act_kill_process; /* SECCOMP_GET_ACTION_AVAIL answers */
 	bool act_errno;
 	bool act_user_notif;
 	bool act_log;
-	bool seccomp_user_notif;   /* a filter with NEW_LISTENER loads (5.0) */
-	bool notif_addfd;          /* SECCOMP_IOCTL_NOTIF_ADDFD (5.9) */
-	bool notif_addfd_send;     /* SECCOMP_ADDFD_FLAG_SEND (5.14) */
-	bool wait_killable_recv;   /* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (5.19) */
-	bool sync_wake_up;         /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (6.6) */
-	bool ptrace;               /* PTRACE_SEIZE of our own child permitted */
-	bool pidfd_open;           /* 5.3 */
-	bool pidfd_getfd;          /* 5.6; refused by docker's default profile
-	                            * without CAP_SYS_PTRACE */
+	bool seccomp_user_notif; /* a filter with NEW_LISTENER loads (5.0) */
+	bool notif_addfd;        /* SECCOMP_IOCTL_NOTIF_ADDFD (5.9) */
+	bool notif_addfd_send;   /* SECCOMP_ADDFD_FLAG_SEND (5.14) */
+	bool wait_killable_recv; /* SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (5.19) */
+	bool sync_wake_up;       /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (6.6) */
+	bool ptrace;             /* PTRACE_SEIZE of our own child permitted */
+	bool pidfd_open;         /* 5.3 */
+	bool pidfd_getfd;        /* 5.6; refused by docker's default profile
+				  * without CAP_SYS_PTRACE */
 	bool cgroup2;
-	char cgroup2_mount[256];   /* where the v2 hierarchy is mounted */
-	bool bpf;                  /* a cgroup sock_addr program loads */
+	char cgroup2_mount[256]; /* where the v2 hierarchy is mounted */
+	bool bpf;                /* a cgroup sock_addr program loads */
 	bool running_as_root;
-	bool full;                 /* every field was tried, not assumed */
+	bool full; /* every field was tried, not assumed */
 };
 
 /* Fills *c; never fails (a probe that errors reads as "missing").

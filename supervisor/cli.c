@@ -16,7 +16,8 @@ void cli_usage(FILE *f)
 	      "  fnguard probe [--json]\n"
 	      "  fnguard --version | --help\n"
 	      "\n"
-	      "Policy lookup for run: -p, else $FNGUARD_POLICY, else $LAMBDA_TASK_ROOT/fnguard.yaml.\n"
+	      "Policy lookup for run: -p, else $FNGUARD_POLICY, else "
+	      "$LAMBDA_TASK_ROOT/fnguard.yaml.\n"
 	      "Exit status of run: the workload's own (128+N for signal N); 159 when fnguard\n"
 	      "killed it for a violation; 125 when fnguard failed; 126/127 as a shell.\n",
 	      f);

@@ -17,8 +17,8 @@
 #include "sup.h"
 #include "sys.h"
 
-#define MAX_ARGS 128
-#define ARGBUF 16384
+#define MAX_ARGS          128
+#define ARGBUF            16384
 #define MAX_SHEBANG_DEPTH 4 /* the kernel's BINPRM_MAX_RECURSION */
 
 struct exec_req {
@@ -28,7 +28,7 @@ struct exec_req {
 	char path[PATH_MAX];
 	char *argv[MAX_ARGS + 1];
 	size_t argc;
-	bool argv_more;       /* argv had more items than we copied */
+	bool argv_more; /* argv had more items than we copied */
 	char argbuf[ARGBUF];
 	char given[PATH_MAX]; /* absolute, lexically normalised, unresolved */
 	char real[PATH_MAX];  /* canonical, as the kernel resolved it for us */
@@ -213,8 +213,8 @@ static bool script_matches(pid_t pid, const char *want)
 	return false;
 }
 
-static void log_exec(struct sup *s, const struct exec_req *r, const char *action,
-		     const char *rule, const char *reason)
+static void log_exec(struct sup *s, const struct exec_req *r, const char *action, const char *rule,
+		     const char *reason)
 {
 	if (!log_writes(s->log, action)) {
 		log_count(s->log, "exec", action);
@@ -247,8 +247,7 @@ static void expect(struct sup *s, const struct exec_req *r)
 	t->exp_enforce = s->pol->exec.present;
 	snprintf(t->exp_path, sizeof t->exp_path, "%s", r->given);
 	t->exp_script[0] = 0;
-	if (!final_image(r->tid, r->real[0] == '/' ? r->real : r->given, &t->exp_dev,
-			 &t->exp_ino))
+	if (!final_image(r->tid, r->real[0] == '/' ? r->real : r->given, &t->exp_dev, &t->exp_ino))
 		return;
 	/* The name the kernel gives the interpreter (fs/exec.c alloc_bprm). */
 	if (r->path[0] == '/' || r->dirfd == AT_FDCWD)
@@ -346,8 +345,8 @@ void sup_exec_stop(struct sup *s, pid_t pid)
 		const char *action = sup_violation_action(s, POL_ACT_KILL, &eff);
 		cJSON *ev = sup_event(s, "exec", action, pid);
 		if (ev) {
-			cJSON_AddStringToObject(ev, "path", t && t->expect_exec ? t->exp_path
-										: "?");
+			cJSON_AddStringToObject(ev, "path",
+						t && t->expect_exec ? t->exp_path : "?");
 			cJSON_AddStringToObject(ev, "rule", "exec.identity");
 			cJSON_AddStringToObject(
 				ev, "reason",

@@ -26,11 +26,11 @@
  * caller left there and the kernel ignores it. */
 enum cond {
 	C_ALWAYS,
-	C_A0_SUP,     /* arg0 is the supervisor's pid */
-	C_KILL,       /* kill(2): the supervisor, -1, or -supervisor_pgid */
-	C_UNTRACED,   /* clone(2) flags with CLONE_UNTRACED */
-	C_FCNTL_OWN,  /* fcntl F_SETOWN to the supervisor, or F_SETOWN_EX */
-	C_IOCTL_OWN,  /* FIOSETOWN / SIOCSPGRP: owner behind a pointer */
+	C_A0_SUP,    /* arg0 is the supervisor's pid */
+	C_KILL,      /* kill(2): the supervisor, -1, or -supervisor_pgid */
+	C_UNTRACED,  /* clone(2) flags with CLONE_UNTRACED */
+	C_FCNTL_OWN, /* fcntl F_SETOWN to the supervisor, or F_SETOWN_EX */
+	C_IOCTL_OWN, /* FIOSETOWN / SIOCSPGRP: owner behind a pointer */
 };
 
 static const struct refusal {
@@ -90,8 +90,7 @@ static const struct refusal {
 
 #define M32 0xffffffffULL
 
-static int add(scmp_filter_ctx ctx, uint32_t act, long nr, unsigned n,
-	       const struct scmp_arg_cmp *a)
+static int add(scmp_filter_ctx ctx, uint32_t act, long nr, unsigned n, const struct scmp_arg_cmp *a)
 {
 	return seccomp_rule_add_array(ctx, act, (int)nr, n, a);
 }
@@ -120,8 +119,7 @@ static int add_refusal(scmp_filter_ctx ctx, const struct refusal *r,
 		return rc;
 	}
 	case C_UNTRACED: {
-		struct scmp_arg_cmp a =
-			SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED);
+		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED);
 		return add(ctx, act, r->nr, 1, &a);
 	}
 	case C_FCNTL_OWN: {

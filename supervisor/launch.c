@@ -55,7 +55,7 @@ bool sup_cap_kept(int cap)
 	}
 }
 
-#define CHILD __attribute__((no_sanitize("address", "undefined"), noreturn))
+#define CHILD    __attribute__((no_sanitize("address", "undefined"), noreturn))
 #define CHILD_FN __attribute__((no_sanitize("address", "undefined")))
 
 CHILD static void child_fail(int fd, enum step s, int err)
@@ -192,10 +192,10 @@ int sup_launch(const struct sup_launch *l, struct sup_caps *caps, pid_t *child, 
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof m || m.step != ST_OK) {
 		int e = n == (ssize_t)sizeof m ? m.val : EPIPE;
-		const char *what = n == (ssize_t)sizeof m && m.step > 0 &&
-						   m.step < (int)ARRAY_SIZE(step_names)
-					   ? step_names[m.step]
-					   : "start";
+		const char *what =
+			n == (ssize_t)sizeof m && m.step > 0 && m.step < (int)ARRAY_SIZE(step_names)
+				? step_names[m.step]
+				: "start";
 		reap(pid);
 		close(sv[0]);
 		close(sv[1]);

@@ -13,11 +13,11 @@
 #include "caps.h"
 
 struct sup_launch {
-	const char *path;        /* absolute path of the program to exec */
-	char *const *argv;       /* borrowed */
-	char *const *envp;       /* borrowed */
+	const char *path;  /* absolute path of the program to exec */
+	char *const *argv; /* borrowed */
+	char *const *envp; /* borrowed */
 	const struct sock_fprog *prog;
-	sigset_t child_mask;     /* signal mask the workload starts with */
+	sigset_t child_mask; /* signal mask the workload starts with */
 };
 
 /* Forks the child, seizes it with ptrace and receives the listener; the

@@ -24,8 +24,8 @@
 #define LOG_KEEP 256
 /* Shorter values ("1", "yes", "us") would redact half of every line. */
 #define LOG_SECRET_MIN 4
-#define LOG_MARK "\xe2\x80\xa6" /* "…" */
-#define LOG_MARK_LEN 3
+#define LOG_MARK       "\xe2\x80\xa6" /* "…" */
+#define LOG_MARK_LEN   3
 
 struct log_secret {
 	char *name;
@@ -60,8 +60,8 @@ static void log_freep(struct log_ctx **l)
 
 #define _cleanup_log_ __attribute__((cleanup(log_freep)))
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-							  const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+							  ...)
 {
 	va_list ap;
 
@@ -76,7 +76,7 @@ bool log_is_secret_name(const char *name)
 {
 	static const char *const exact[] = { "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 					     "AWS_ACCESS_KEY_ID" };
-	static const char *const parts[] = { "SECRET", "TOKEN",	     "PASSWORD",
+	static const char *const parts[] = { "SECRET", "TOKEN",      "PASSWORD",
 					     "PASSWD", "CREDENTIAL", "KEY" };
 
 	if (!name)
@@ -279,8 +279,7 @@ static const struct log_secret *secret_at(const struct log_ctx *l, const char *s
 /* A secret cut short by a truncation (log_add_strv(), a payload cut by a
  * handler before it reached us) survives as its first bytes right before
  * the "…" marker; those bytes are still the secret. */
-static const struct log_secret *secret_prefix_at(const struct log_ctx *l, const char *s,
-						 size_t rem)
+static const struct log_secret *secret_prefix_at(const struct log_ctx *l, const char *s, size_t rem)
 {
 	if (rem < LOG_SECRET_MIN)
 		return NULL;
@@ -607,8 +606,9 @@ static int cut_biggest(cJSON *ev, size_t excess)
  * items): keep only the fields every line has, and say what happened. */
 static cJSON *header_only(const cJSON *ev, size_t len)
 {
-	static const char *const keep[] = { "ts",	"event", "action",
-					    "function", "pid",	 "request_id" };
+	static const char *const keep[] = {
+		"ts", "event", "action", "function", "pid", "request_id"
+	};
 	cJSON *m = cJSON_CreateObject();
 	char msg[96];
 
@@ -801,8 +801,8 @@ static cJSON *strv_item(const char *s, size_t max_len)
 	return cJSON_CreateString(cut);
 }
 
-void log_add_strv(cJSON *ev, const char *key, char *const *argv, size_t n,
-		  size_t max_items, size_t max_len)
+void log_add_strv(cJSON *ev, const char *key, char *const *argv, size_t n, size_t max_items,
+		  size_t max_len)
 {
 	size_t shown = n < max_items ? n : max_items;
 	struct util_sb tkey;

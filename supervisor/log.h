@@ -17,11 +17,11 @@
 struct log_ctx;
 
 struct log_opts {
-	int fd;            /* used when path is NULL; borrowed, not closed */
-	const char *path;  /* opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, 0600 */
+	int fd;               /* used when path is NULL; borrowed, not closed */
+	const char *path;     /* opened O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, 0600 */
 	const char *function; /* copied */
-	bool allowed;      /* also write lines whose action is "allow" */
-	char *const *envp; /* scanned once for secret values; NULL: none */
+	bool allowed;         /* also write lines whose action is "allow" */
+	char *const *envp;    /* scanned once for secret values; NULL: none */
 };
 
 /* Returns 0 or -errno; on error writes a message into err. */
@@ -37,9 +37,9 @@ void log_set_request_id(struct log_ctx *l, const char *request_id);
 cJSON *log_begin(struct log_ctx *l, const char *event, const char *action, pid_t pid);
 
 /* Counts the event, then, unless it is an "allow" line and allowed lines
- * are off (start and exit lines are always written), redacts and writes it as one line. Takes ownership of ev.
- * Returns 0 or -errno (a failed write is reported, never retried in
- * pieces, so a line is whole or absent). */
+ * are off (start and exit lines are always written), redacts and writes it as one line. Takes
+ * ownership of ev. Returns 0 or -errno (a failed write is reported, never retried in pieces, so a
+ * line is whole or absent). */
 int log_emit(struct log_ctx *l, cJSON *ev);
 
 /* True when an event with this action would be written (false only for
@@ -65,7 +65,7 @@ bool log_is_secret_name(const char *name);
 /* Adds key: [argv...] with at most max_items items, each truncated to
  * max_len bytes ("…" marks a cut); extra items are counted in
  * "<key>_truncated". */
-void log_add_strv(cJSON *ev, const char *key, char *const *argv, size_t n,
-		  size_t max_items, size_t max_len);
+void log_add_strv(cJSON *ev, const char *key, char *const *argv, size_t n, size_t max_items,
+		  size_t max_len);
 
 #endif

@@ -18,8 +18,7 @@
 #include "sys.h"
 #include "util.h"
 
-const char *sup_violation_action(const struct sup *s, enum pol_action section,
-				 enum pol_action *eff)
+const char *sup_violation_action(const struct sup *s, enum pol_action section, enum pol_action *eff)
 {
 	*eff = policy_effective(s->pol, section);
 	if (s->audit)
@@ -91,8 +90,8 @@ void sup_kill_workload(struct sup *s)
 	}
 }
 
-static void refuse(struct sup *s, const struct seccomp_notif *req,
-		   struct seccomp_notif_resp *resp, const struct sup_trap_info *ti)
+static void refuse(struct sup *s, const struct seccomp_notif *req, struct seccomp_notif_resp *resp,
+		   const struct sup_trap_info *ti)
 {
 	resp->error = -ti->err;
 	cJSON *ev = sup_event(s, "syscall", "deny", (pid_t)req->pid);

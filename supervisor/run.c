@@ -27,8 +27,8 @@
 struct run_opts {
 	const char *policy;
 	const char *log;
-	const char *mode;  /* NULL: the policy's */
-	const char *tier;  /* auto | kernel | preload */
+	const char *mode; /* NULL: the policy's */
+	const char *tier; /* auto | kernel | preload */
 	char **cmd;
 	int cmd_argc;
 };
@@ -230,7 +230,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	o->cmd = argv + optind;
 	o->cmd_argc = argc - optind;
 	if (o->cmd_argc < 1) {
-		die_hint("run needs a COMMAND", "fnguard run -p fnguard.yaml -- python3 handler.py");
+		die_hint("run needs a COMMAND",
+			 "fnguard run -p fnguard.yaml -- python3 handler.py");
 		return -1;
 	}
 	return 0;
@@ -295,8 +296,8 @@ static int open_log(const struct run_opts *o, const struct policy *p, const char
 	return 0;
 }
 
-static void log_start(struct sup *s, const char *tier, const char *policy_path,
-		      const char *sha, const struct run_opts *o)
+static void log_start(struct sup *s, const char *tier, const char *policy_path, const char *sha,
+		      const struct run_opts *o)
 {
 	cJSON *ev = log_begin(s->log, "start", "allow", s->child);
 	if (!ev)
@@ -338,7 +339,9 @@ static void log_exit(struct sup *s, int code)
  * signalfd for them. The workload gets the original mask back. */
 static int setup_signals(sigset_t *orig)
 {
-	static const int handled[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	static const int handled[] = {
+		SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2
+	};
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -422,11 +425,12 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	int rc = sup_launch(&l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
 	sup_filter_free(&prog);
 	if (rc < 0) {
-		die_hint(err, !s->caps->ptrace
-				      ? "the kernel tier needs ptrace of its own child: in docker add "
-					"--cap-add SYS_PTRACE, and check "
-					"/proc/sys/kernel/yama/ptrace_scope (3 forbids it)"
-				      : "run `fnguard probe` to see what this kernel allows");
+		die_hint(err,
+			 !s->caps->ptrace
+				 ? "the kernel tier needs ptrace of its own child: in docker add "
+				   "--cap-add SYS_PTRACE, and check "
+				   "/proc/sys/kernel/yama/ptrace_scope (3 forbids it)"
+				 : "run `fnguard probe` to see what this kernel allows");
 		return SUP_EXIT_FAILURE;
 	}
 	tracee_get(s->tt, s->child, true);

@@ -16,24 +16,24 @@
 #include "tracee.h"
 
 #define SUP_EXIT_VIOLATION 159
-#define SUP_EXIT_FAILURE 125
+#define SUP_EXIT_FAILURE   125
 
 struct sup {
-	const struct policy *pol;      /* borrowed */
-	struct log_ctx *log;           /* borrowed */
-	struct sup_caps *caps;         /* borrowed; the launch completes it */
-	bool audit;                    /* mode: audit (policy or --mode) */
-	struct pol_strv initial;       /* COMMAND's paths: always allowed */
-	int notify_fd;                 /* owned */
-	int sig_fd;                    /* owned */
-	pid_t child;                   /* the workload's first process */
+	const struct policy *pol; /* borrowed */
+	struct log_ctx *log;      /* borrowed */
+	struct sup_caps *caps;    /* borrowed; the launch completes it */
+	bool audit;               /* mode: audit (policy or --mode) */
+	struct pol_strv initial;  /* COMMAND's paths: always allowed */
+	int notify_fd;            /* owned */
+	int sig_fd;               /* owned */
+	pid_t child;              /* the workload's first process */
 	pid_t self;
-	struct tracee_tab *tt;         /* owned */
+	struct tracee_tab *tt; /* owned */
 	int64_t t0_mono;
 	struct seccomp_notif_sizes sizes;
 	bool child_done;
-	int child_status;              /* wait status of the first process */
-	bool violation;                /* a kill verdict was carried out */
+	int child_status; /* wait status of the first process */
+	bool violation;   /* a kill verdict was carried out */
 	unsigned long n_notif;
 };
 

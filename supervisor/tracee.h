@@ -14,7 +14,7 @@ struct tracee {
 	bool expect_exec;
 	dev_t exp_dev;
 	ino_t exp_ino;
-	bool exp_enforce;  /* a mismatch is a violation (exec section present) */
+	bool exp_enforce;   /* a mismatch is a violation (exec section present) */
 	char exp_path[256]; /* for the log */
 	/* For a #! script: the file name the kernel must pass to the
 	 * interpreter (the identity check alone would accept any script

@@ -3,7 +3,7 @@
 # Idempotent: only missing packages are installed; nothing when all are there.
 set -eu
 
-PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev \
+PKGS="build-essential pkg-config clang clang-format llvm libclang-rt-14-dev \
 libseccomp-dev libpcre2-dev libyaml-dev libcjson-dev nettle-dev \
 python3 python3-pytest nodejs strace bubblewrap iproute2 curl"
 

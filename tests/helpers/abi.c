@@ -18,9 +18,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "i386")) {
 		/* In 64-bit mode int 0x80 may clobber r8-r11 (older kernels). */
 		__asm__ volatile("int $0x80"
-		                 : "=a"(ret)
-		                 : "a"(20L)
-		                 : "memory", "r8", "r9", "r10", "r11");
+				 : "=a"(ret)
+				 : "a"(20L)
+				 : "memory", "r8", "r9", "r10", "r11");
 	} else if (!strcmp(argv[1], "x32")) {
 		ret = syscall(39 | 0x40000000L);
 	} else {

@@ -73,7 +73,7 @@ static void check_vm(const char *name, int write)
 	/* A write into the supervisor only lands if the refusal is missing;
 	 * the remote address is chosen to be unmapped so even then it faults. */
 	long ret = write ? process_vm_writev(sup, &l, 1, &r, 1, 0)
-	                 : process_vm_readv(sup, &l, 1, &r, 1, 0);
+			 : process_vm_readv(sup, &l, 1, &r, 1, 0);
 	report(name, ret);
 }
 
@@ -171,8 +171,8 @@ static void check_open_by_handle(void)
 	memset(&fh, 0, sizeof fh);
 	fh.bytes = 8;
 	fh.type = 1;
-	long r =
-	    report("open_by_handle_at", syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY));
+	long r = report("open_by_handle_at",
+			syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY));
 	if (r >= 0)
 		close((int)r);
 }
@@ -193,7 +193,7 @@ static void check_sigqueue(const char *name, int tg)
 	si.si_pid = getpid();
 	si.si_uid = getuid();
 	long r = tg ? syscall(SYS_rt_tgsigqueueinfo, sup, sup, SIGKILL, &si)
-	            : syscall(SYS_rt_sigqueueinfo, sup, SIGKILL, &si);
+		    : syscall(SYS_rt_sigqueueinfo, sup, SIGKILL, &si);
 	report(name, r);
 }
 

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 5 || strlen(argv[2]) != strlen(argv[3]) || strlen(argv[2]) >= sizeof path_buf) {
 		fprintf(stderr, "usage: exec_race ITER ALLOWED FORBIDDEN MARKER "
-		                "(paths of equal length)\n");
+				"(paths of equal length)\n");
 		return 2;
 	}
 	int iter = atoi(argv[1]);

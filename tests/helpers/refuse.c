@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define NR offsetof(struct seccomp_data, nr)
+#define NR      offsetof(struct seccomp_data, nr)
 #define ARG1_LO offsetof(struct seccomp_data, args[1])
 
 int main(int argc, char **argv)

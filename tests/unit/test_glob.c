@@ -71,7 +71,7 @@ UNIT_SUITE(glob_table)
 		bool got = pol_glob_match(match_cases[i].pattern, match_cases[i].path);
 
 		snprintf(d, sizeof(d), "'%s' vs '%s': got %d", match_cases[i].pattern,
-		         match_cases[i].path, got);
+			 match_cases[i].path, got);
 		CHECK_MSG(got == match_cases[i].match, d);
 	}
 	CHECK(!pol_glob_match(NULL, "/x"));
@@ -176,7 +176,7 @@ UNIT_SUITE(glob_differential)
 		path[sl] = '\0';
 		if (pol_glob_match(pat, path) != ref_match(pat, path, pat) && bad++ < 5) {
 			snprintf(d, sizeof(d), "'%s' vs '%s': matcher says %d", pat, path,
-			         pol_glob_match(pat, path));
+				 pol_glob_match(pat, path));
 			CHECK_MSG(false, d);
 		}
 	}

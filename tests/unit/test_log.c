@@ -29,7 +29,7 @@ static char *const test_env[] = {
 	MUT("AWS_SESSION_TOKEN=tok-abc"),
 	MUT("MY_PASSWORD=hunter2"),
 	MUT("API_KEY=hunter2-extended"), /* contains MY_PASSWORD's value */
-	MUT("SHORT_KEY=abc"),	    /* under 4 bytes: ignored */
+	MUT("SHORT_KEY=abc"),            /* under 4 bytes: ignored */
 	MUT("DB_Credential=s3cr3t\xff"),
 	MUT("NOEQUALS"),
 	NULL,
@@ -104,8 +104,8 @@ static const char *get_str(const cJSON *o, const char *key)
 
 UNIT_SUITE(log_fields)
 {
-	static const char *const order[] = { "ts", "event", "action", "function", "pid",
-					     "request_id", "path" };
+	static const char *const order[] = { "ts",  "event",      "action", "function",
+					     "pid", "request_id", "path" };
 	struct sink s;
 	regex_t re;
 	cJSON *ev, *line, *it;
@@ -190,7 +190,8 @@ UNIT_SUITE(log_redact_strings)
 		{ "s3cr3t\xff", "[REDACTED:DB_Credential]" },
 		{ "hunte", "hunte" },
 		/* a secret cut by a truncation still leaks its head: redact it */
-		{ "--key=wJalrXUt\xe2\x80\xa6", "--key=[REDACTED:AWS_SECRET_ACCESS_KEY]\xe2\x80\xa6" },
+		{ "--key=wJalrXUt\xe2\x80\xa6",
+		  "--key=[REDACTED:AWS_SECRET_ACCESS_KEY]\xe2\x80\xa6" },
 		{ "tok-a\xe2\x80\xa6", "[REDACTED:AWS_SESSION_TOKEN]\xe2\x80\xa6" },
 		{ "wJa\xe2\x80\xa6", "wJa\xe2\x80\xa6" }, /* under 4 bytes */
 		{ "", "" },
@@ -223,7 +224,8 @@ UNIT_SUITE(log_redact_tree)
 	cJSON_AddItemToArray(arr, cJSON_CreateString("tok-abc and tok-abc"));
 	inner = cJSON_CreateObject();
 	cJSON_AddItemToArray(arr, inner);
-	cJSON_AddItemToObject(inner, "deep", cJSON_CreateStringArray((const char *[]){ "hunter2" }, 1));
+	cJSON_AddItemToObject(inner, "deep",
+			      cJSON_CreateStringArray((const char *[]){ "hunter2" }, 1));
 	cJSON_AddNumberToObject(ev, "hunter2", 1); /* a secret as a key */
 	cJSON_AddItemToObjectCS(ev, "tok-abc-const", cJSON_CreateNull());
 	cJSON_AddItemToObject(ev, "ref", cJSON_CreateStringReference(literal));
@@ -234,7 +236,8 @@ UNIT_SUITE(log_redact_tree)
 	CHECK(text && !strstr(text, "hunter2") && !strstr(text, "tok-abc") && !strstr(text, "abc"));
 	line = text ? cJSON_Parse(text) : NULL;
 	CHECK(line != NULL);
-	obj = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(line, "env"), "inner");
+	obj = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(line, "env"),
+					       "inner");
 	CHECK_STR(get_str(obj, "v"), "pw=[REDACTED:MY_PASSWORD]");
 	arr = cJSON_GetObjectItemCaseSensitive(line, "list");
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(arr, 0)),
@@ -242,7 +245,8 @@ UNIT_SUITE(log_redact_tree)
 	inner = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, 1), "deep");
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetArrayItem(inner, 0)), "[REDACTED:MY_PASSWORD]");
 	CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(line, "[REDACTED:MY_PASSWORD]")));
-	CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(line, "[REDACTED:AWS_SESSION_TOKEN]-const")));
+	CHECK(cJSON_IsNull(
+		cJSON_GetObjectItemCaseSensitive(line, "[REDACTED:AWS_SESSION_TOKEN]-const")));
 	CHECK_STR(get_str(line, "ref"), "ref [REDACTED:MY_PASSWORD]");
 	CHECK_STR(literal, "ref hunter2"); /* a borrowed string is not written to */
 	cJSON_Delete(line);
@@ -252,8 +256,8 @@ UNIT_SUITE(log_redact_tree)
 static int count_of(const cJSON *ev, const char *event, const char *action)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(ev, "counts");
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, event),
-							  action);
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(c, event), action);
 
 	return cJSON_IsNumber(n) ? n->valueint : -1;
 }
@@ -263,7 +267,7 @@ UNIT_SUITE(log_allow_filter)
 	static const struct {
 		const char *event, *action;
 	} seq[] = {
-		{ "exec", "allow" }, { "exec", "allow" }, { "exec", "kill" },
+		{ "exec", "allow" },   { "exec", "allow" }, { "exec", "kill" },
 		{ "connect", "deny" }, { "exec", "allow" }, { "dns", "audit" },
 	};
 	for (int allowed = 0; allowed <= 1; allowed++) {
@@ -375,16 +379,17 @@ UNIT_SUITE(log_utf8)
 		const char *want;
 	} cases[] = {
 #define R "\xef\xbf\xbd"
-		{ "ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" },
+		{ "ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+		  "ok \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" },
 		{ "\xff", R },
 		{ "a\xc3", "a" R },
 		{ "\xc3(", R "(" },
-		{ "\xe2\x82", R },			/* truncated 3-byte sequence */
-		{ "\xc0\xaf", R R },			/* overlong */
-		{ "\xed\xa0\x80", R R R },		/* UTF-16 surrogate */
-		{ "\xf4\x90\x80\x80", R R R R },	/* above U+10FFFF */
+		{ "\xe2\x82", R },               /* truncated 3-byte sequence */
+		{ "\xc0\xaf", R R },             /* overlong */
+		{ "\xed\xa0\x80", R R R },       /* UTF-16 surrogate */
+		{ "\xf4\x90\x80\x80", R R R R }, /* above U+10FFFF */
 		{ "x\xf0\x9f\x98y", "x" R "y" },
-		{ "\x01\n\t\"\\", "\x01\n\t\"\\" },	/* escaped by cJSON */
+		{ "\x01\n\t\"\\", "\x01\n\t\"\\" }, /* escaped by cJSON */
 #undef R
 	};
 	struct sink s;
@@ -424,7 +429,8 @@ UNIT_SUITE(log_file_sink)
 		for (int i = 0; i < 3; i++) {
 			cJSON *ev = log_begin(l, "exec", "deny", 100 + i);
 
-			log_add_strv(ev, "argv", (char *[]){ MUT("sh"), MUT("-c"), MUT("id") }, 3, 8, 64);
+			log_add_strv(ev, "argv", (char *[]){ MUT("sh"), MUT("-c"), MUT("id") }, 3,
+				     8, 64);
 			CHECK(log_emit(l, ev) == 0);
 		}
 		log_free(l);
@@ -495,7 +501,7 @@ UNIT_SUITE(log_strv)
 		{ "python3", "pyth\xe2\x80\xa6" },
 		{ "ab", "ab" },
 		{ "abcd", "abcd" },
-		{ "a\xc3\xa9\xc3\xa9", "a\xc3\xa9\xe2\x80\xa6" },  /* é not split */
+		{ "a\xc3\xa9\xc3\xa9", "a\xc3\xa9\xe2\x80\xa6" },           /* é not split */
 		{ "\xe2\x82\xac\xe2\x82\xac", "\xe2\x82\xac\xe2\x80\xa6" }, /* € not split */
 	};
 	char *argv[ARRAY_SIZE(items) + 1] = { 0 };

@@ -18,43 +18,43 @@ static void dump(const struct pol_diags *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		fprintf(stderr, "  %s:%d:%d: %s\n", d->v[i].file, d->v[i].line, d->v[i].col,
-		        d->v[i].msg);
+			d->v[i].msg);
 }
 
 /* ---- valid policies --------------------------------------------------- */
 
 static const char full_yaml[] =
-    "version: 1\n"
-    "name: sns-db-checker\n"
-    "mode: audit\n"
-    "action: deny\n"
-    "require: kernel\n"
-    "exec:\n"
-    "  allow: [/var/lang/bin/python3*]\n"
-    "network:\n"
-    "  allow: [\"*.amazonaws.com:443\", \"api.example.com\", \"10.0.0.0/8\"]\n"
-    "  loopback: false\n"
-    "  engine: bpf\n"
-    "  action: log\n"
-    "code:\n"
-    "  paths: [/var/task, /opt]\n"
-    "  rules:\n"
-    "    - id: py-subprocess\n"
-    "      pattern: '\\bsubprocess\\.(call|run)\\s*\\('\n"
-    "      message: no subprocess\n"
-    "      severity: high\n"
-    "  rule_files: [code_protect.txt]\n"
-    "  action: kill\n"
-    "events:\n"
-    "  detect: [sqli, xss]\n"
-    "  rule_files: [in_protect.txt]\n"
-    "responses:\n"
-    "  secrets: none\n"
-    "  rule_files: [out_protect.txt]\n"
-    "  action: deny\n"
-    "log:\n"
-    "  sink: /var/log/fnguard.jsonl\n"
-    "  allowed: True\n";
+	"version: 1\n"
+	"name: sns-db-checker\n"
+	"mode: audit\n"
+	"action: deny\n"
+	"require: kernel\n"
+	"exec:\n"
+	"  allow: [/var/lang/bin/python3*]\n"
+	"network:\n"
+	"  allow: [\"*.amazonaws.com:443\", \"api.example.com\", \"10.0.0.0/8\"]\n"
+	"  loopback: false\n"
+	"  engine: bpf\n"
+	"  action: log\n"
+	"code:\n"
+	"  paths: [/var/task, /opt]\n"
+	"  rules:\n"
+	"    - id: py-subprocess\n"
+	"      pattern: '\\bsubprocess\\.(call|run)\\s*\\('\n"
+	"      message: no subprocess\n"
+	"      severity: high\n"
+	"  rule_files: [code_protect.txt]\n"
+	"  action: kill\n"
+	"events:\n"
+	"  detect: [sqli, xss]\n"
+	"  rule_files: [in_protect.txt]\n"
+	"responses:\n"
+	"  secrets: none\n"
+	"  rule_files: [out_protect.txt]\n"
+	"  action: deny\n"
+	"log:\n"
+	"  sink: /var/log/fnguard.jsonl\n"
+	"  allowed: True\n";
 
 UNIT_SUITE(policy_full)
 {
@@ -133,7 +133,7 @@ UNIT_SUITE(policy_defaults)
 		CHECK(p->network.engine == POL_ENGINE_AUTO);
 		CHECK(p->code.present && p->events.present && p->responses.present);
 		CHECK(p->events.detect == (POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
-		                           POL_DETECT_PATH_TRAVERSAL));
+					   POL_DETECT_PATH_TRAVERSAL));
 		CHECK(p->responses.secrets == POL_SECRETS_ENV);
 		CHECK(p->log.sink == NULL && !p->log.allowed);
 		CHECK(p->name == NULL && p->action == POL_ACT_UNSET);
@@ -149,8 +149,8 @@ UNIT_SUITE(policy_defaults)
 	policy_free(p);
 	/* An explicit empty list of detectors means none; booleans in any case. */
 	CHECK(parse("version: 1\nevents: {detect: []}\nlog: {allowed: TRUE}\n"
-	            "network: {loopback: fAlSe, allow: []}\nexec: {allow: []}\n",
-	            &p, &d) == 0);
+		    "network: {loopback: fAlSe, allow: []}\nexec: {allow: []}\n",
+		    &p, &d) == 0);
 	if (p) {
 		CHECK(p->events.detect == 0);
 		CHECK(p->log.allowed && !p->network.loopback);
@@ -362,9 +362,9 @@ UNIT_SUITE(policy_errors)
 		CHECK(r == -EINVAL && p == NULL);
 		for (size_t j = 0; j < diags.n && !found; j++)
 			found = strstr(diags.v[j].msg, bad[i].msg) &&
-			        diags.v[j].line == bad[i].line && diags.v[j].col == bad[i].col;
+				diags.v[j].line == bad[i].line && diags.v[j].col == bad[i].col;
 		snprintf(d, sizeof(d), "case %zu: want %d:%d: %s", i, bad[i].line, bad[i].col,
-		         bad[i].msg);
+			 bad[i].msg);
 		CHECK_MSG(found, d);
 		if (!found)
 			dump(&diags);
@@ -500,12 +500,12 @@ UNIT_SUITE(policy_net_lengths)
 UNIT_SUITE(policy_all_errors)
 {
 	static const char yaml[] = "version: 1\n"
-	                           "name: &a x\n"           /* 2: anchor */
-	                           "exec: {allow: [rel]}\n" /* 3: not absolute */
-	                           "network:\n"
-	                           "  allow: [10.0.0.1/8]\n" /* 5: host bits */
-	                           "  loopback: no\n"        /* 6: not a boolean */
-	                           "log: {sink: x}\n";       /* 7: bad sink */
+				   "name: &a x\n"           /* 2: anchor */
+				   "exec: {allow: [rel]}\n" /* 3: not absolute */
+				   "network:\n"
+				   "  allow: [10.0.0.1/8]\n" /* 5: host bits */
+				   "  loopback: no\n"        /* 6: not a boolean */
+				   "log: {sink: x}\n";       /* 7: bad sink */
 	struct pol_diags d = { NULL, 0 };
 	struct policy *p = NULL;
 
@@ -586,11 +586,11 @@ UNIT_SUITE(policy_limits)
 	free(s);
 	/* Billion laughs: refused at the first anchor, no expansion. */
 	CHECK(fails_with("version: 1\n"
-	                 "a: &a [x, x, x, x, x, x, x, x, x]\n"
-	                 "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-	                 "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-	                 "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
-	                 "aliases (*a) are not allowed", NULL));
+			 "a: &a [x, x, x, x, x, x, x, x, x]\n"
+			 "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+			 "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+			 "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+			 "aliases (*a) are not allowed", NULL));
 }
 
 /* The shipped examples must stay valid (run from the repository root, as
@@ -613,9 +613,9 @@ UNIT_SUITE(policy_examples)
 
 		if (!f) {
 			fprintf(stderr,
-			        "policy_examples: SKIP %s: not found (run from the "
-			        "repository root)\n",
-			        files[i]);
+				"policy_examples: SKIP %s: not found (run from the "
+				"repository root)\n",
+				files[i]);
 			continue;
 		}
 		n = fread(buf, 1, sizeof(buf), f);

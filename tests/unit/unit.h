@@ -12,25 +12,25 @@
 void unit_register(const char *name, void (*fn)(void));
 void unit_check(bool ok, const char *file, int line, const char *expr, const char *detail);
 
-#define UNIT_SUITE(name)                                                                  \
-	static void name(void);                                                           \
-	__attribute__((constructor)) static void unit_reg_##name(void)                    \
-	{                                                                                 \
-		unit_register(#name, name);                                               \
-	}                                                                                 \
+#define UNIT_SUITE(name)                                               \
+	static void name(void);                                        \
+	__attribute__((constructor)) static void unit_reg_##name(void) \
+	{                                                              \
+		unit_register(#name, name);                            \
+	}                                                              \
 	static void name(void)
 
-#define CHECK(cond) unit_check((cond), __FILE__, __LINE__, #cond, NULL)
+#define CHECK(cond)             unit_check((cond), __FILE__, __LINE__, #cond, NULL)
 #define CHECK_MSG(cond, detail) unit_check((cond), __FILE__, __LINE__, #cond, (detail))
-#define CHECK_STR(a, b)                                                                   \
-	do {                                                                              \
-		const char *ua_ = (a), *ub_ = (b);                                        \
-		bool ueq_ = (ua_ == NULL && ub_ == NULL) ||                               \
-			    (ua_ != NULL && ub_ != NULL && strcmp(ua_, ub_) == 0);        \
-		char ud_[512];                                                            \
+#define CHECK_STR(a, b)                                                                    \
+	do {                                                                               \
+		const char *ua_ = (a), *ub_ = (b);                                         \
+		bool ueq_ = (ua_ == NULL && ub_ == NULL) ||                                \
+			    (ua_ != NULL && ub_ != NULL && strcmp(ua_, ub_) == 0);         \
+		char ud_[512];                                                             \
 		snprintf(ud_, sizeof ud_, "got \"%s\", want \"%s\"", ua_ ? ua_ : "(null)", \
-			 ub_ ? ub_ : "(null)");                                           \
-		unit_check(ueq_, __FILE__, __LINE__, #a " == " #b, ud_);                  \
+			 ub_ ? ub_ : "(null)");                                            \
+		unit_check(ueq_, __FILE__, __LINE__, #a " == " #b, ud_);                   \
 	} while (0)
 
 #endif
