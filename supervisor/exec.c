@@ -205,9 +205,10 @@ static bool script_matches(pid_t pid, const char *want)
 	if (n <= 0)
 		return false;
 	buf[n] = 0;
-	/* argv[0] is the interpreter, then an optional #! argument. */
+	/* argv[0] is the interpreter, then an optional #! argument; nested
+	 * interpreters (up to the kernel's four levels) push it further. */
 	const char *p = buf;
-	for (int i = 0; i < 4 && p < buf + n; i++, p += strlen(p) + 1)
+	for (int i = 0; i < 9 && p < buf + n; i++, p += strlen(p) + 1)
 		if (i > 0 && strcmp(p, want) == 0)
 			return true;
 	return false;

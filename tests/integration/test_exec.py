@@ -394,6 +394,31 @@ def test_exec_path_race(run_fnguard, tmp_path, kernel_tier, action):
             assert res.of("exec", action="deny"), res.dump()
 
 
+def test_exec_script_race_same_interpreter(run_fnguard, tmp_path, kernel_tier):
+    """Two #! scripts with the same interpreter: the image identity alone
+    cannot tell them apart, the script name handed to the interpreter can."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    ok, ko = bindir / "ok", bindir / "ko"
+    write_script(ok, "#!/bin/sh\nexit 0\n")
+    write_script(ko, '#!/bin/sh\n/usr/bin/touch "$1"\n')
+    race = helper("exec_race")
+    bare_marker = tmp_path / "BARE"
+    subprocess.run([race, "300", ok, ko, bare_marker], timeout=60, capture_output=True)
+    assert bare_marker.exists(), "race helper never ran the forbidden script bare"
+
+    # deny: a refused read of "ko" lets the helper try again, so the race
+    # window is really exercised (kill would end it at the first refusal).
+    marker = tmp_path / "MARKER"
+    res = run_fnguard(exec_policy([str(ok), "/usr/bin/touch"], action="deny"),
+                      [race, "400", ok, ko, marker], timeout=240)
+    assert not marker.exists(), "a racing thread got the forbidden script run\n" + res.dump()
+    assert res.returncode in (0, EXIT_VIOLATION), res.dump()
+    if res.returncode == EXIT_VIOLATION:
+        caught = [e for e in res.of("exec", action="kill") if e.get("rule") == "exec.identity"]
+        assert caught, res.dump()
+
+
 # --- scripts, PATH lookup, re-exec ----------------------------------------
 
 def test_script_as_command(run_fnguard, tmp_path, kernel_tier):
