@@ -371,6 +371,36 @@ static int setup_signals(sigset_t *orig)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Sections the schema accepts (they are part of the v1 contract) but
+ * this build cannot enforce yet. Running would silently be weaker than
+ * the policy says, so refuse instead; `check` still validates them. */
+static int refuse_unenforced(const struct policy *p, const char *path)
+{
+	const struct {
+		bool present;
+		const char *what;
+	} s[] = {
+		{ p->network.present, "network (domain and address allowlist)" },
+		{ p->code.present, "code (validation of code files on open)" },
+		{ p->events.present, "events (Runtime API event inspection)" },
+		{ p->responses.present, "responses (Runtime API response inspection)" },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
+		if (!s[i].present)
+			continue;
+		if (n++ == 0)
+			fprintf(stderr, "fnguard: %s asks for what this build does not enforce yet:\n",
+				path);
+		fprintf(stderr, "  - %s\n", s[i].what);
+	}
+	if (n)
+		fprintf(stderr, "Hint: fnguard refuses to run weaker than its policy; remove those "
+				"sections to run with exec control only.\n");
+	return n ? SUP_EXIT_FAILURE : 0;
+}
+
 /* Everything before the workload exists; returns 0 or an exit code. */
 static int prepare(const struct run_opts *o, struct policy **pol, char sha[65],
 		   const char **policy_path, char *cmd_path, size_t cmd_size)
@@ -389,6 +419,8 @@ static int prepare(const struct run_opts *o, struct policy **pol, char sha[65],
 			*policy_path);
 		return SUP_EXIT_FAILURE;
 	}
+	if (refuse_unenforced(*pol, *policy_path))
+		return SUP_EXIT_FAILURE;
 	int rc = resolve_command(o->cmd[0], cmd_path, cmd_size);
 	if (rc == 127)
 		fprintf(stderr, "fnguard: %s: command not found\n", o->cmd[0]);

@@ -156,3 +156,19 @@ EXAMPLES = sorted((REPO / "policy" / "examples").glob("*.yaml"))
 def test_shipped_examples_are_valid(path):
     p = fng("check", path)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("section", [
+    "network:\n  allow: [api.example.com]\n",
+    "code:\n  paths: [/tmp]\n",
+    "events:\n  detect: [sqli]\n",
+    "responses:\n  secrets: env\n",
+])
+def test_run_refuses_sections_not_enforced_yet(run_fnguard, tmp_path, section):
+    """A valid section this build cannot enforce must not be ignored in
+    silence: run refuses (125) before anything starts."""
+    marker = tmp_path / "MARKER"
+    res = run_fnguard("version: 1\n" + section, ["/usr/bin/touch", marker], log=False)
+    assert res.returncode == 125, res.dump()
+    assert not marker.exists(), res.dump()
+    assert section.split(":")[0] in res.stderr and "Hint:" in res.stderr, res.stderr
