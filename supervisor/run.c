@@ -391,7 +391,8 @@ static int refuse_unenforced(const struct policy *p, const char *path)
 		if (!s[i].present)
 			continue;
 		if (n++ == 0)
-			fprintf(stderr, "fnguard: %s asks for what this build does not enforce yet:\n",
+			fprintf(stderr,
+				"fnguard: %s asks for what this build does not enforce yet:\n",
 				path);
 		fprintf(stderr, "  - %s\n", s[i].what);
 	}
