@@ -61,6 +61,8 @@ void policy_free(struct policy *p)
 	free(p->name);
 	free(p->file);
 	pol_strv_clear(&p->exec.allow);
+	pol_strv_clear(&p->exec.allow_real);
+	free(p->exec.real_of);
 	for (size_t i = 0; i < p->network.n_allow; i++)
 		pol_net_entry_clear(&p->network.allow[i]);
 	free(p->network.allow);

@@ -68,6 +68,12 @@ struct pol_rule {
 struct pol_exec {
 	bool present;
 	struct pol_strv allow; /* absolute-path globs (see pol_glob_match) */
+	/* Filled by the enforcing tier at start (policy/ makes no syscalls):
+	 * entries whose literal part runs through a symlink, resolved
+	 * (/bin/sh -> /usr/bin/dash, /bin/py* -> /usr/bin/py*); real_of[i] is
+	 * the index in allow of the entry allow_real.v[i] came from. */
+	struct pol_strv allow_real;
+	size_t *real_of;
 	enum pol_action action;
 	struct pol_loc loc;
 };
@@ -176,10 +182,12 @@ bool pol_glob_match(const char *pattern, const char *path);
 /* Returns NULL when the glob is well formed, else a static message. */
 const char *pol_glob_check(const char *pattern);
 
-/* Exec verdict, shared by every tier. `given` is the path the workload
- * passed, made absolute but not resolved; `real` is the canonical path
- * (symlinks resolved), or NULL when unknown. `initial` lists the command
- * paths that are always allowed (may be NULL). */
+/* Exec verdict, shared by every tier. `real` is the canonical path of the
+ * file that will run (symlinks resolved); `given` (the path the workload
+ * passed, made absolute) is judged only when real is NULL. Judging the
+ * real file keeps a symlink under an allowed glob (/tmp/ANY -> /bin/sh)
+ * from running what it points to. `initial` lists the command paths that
+ * are always allowed (may be NULL). */
 struct pol_verdict {
 	bool allowed;
 	const char *rule;   /* borrowed from the policy: the glob that matched,

@@ -10,6 +10,11 @@ static const char *exec_match(const struct pol_exec *e, const char *path)
 	for (size_t i = 0; i < e->allow.n; i++)
 		if (pol_glob_match(e->allow.v[i], path))
 			return e->allow.v[i];
+	/* A resolved variant is reported as the entry the user wrote. */
+	for (size_t i = 0; i < e->allow_real.n; i++)
+		if (pol_glob_match(e->allow_real.v[i], path))
+			return e->real_of && e->real_of[i] < e->allow.n ? e->allow.v[e->real_of[i]]
+									: e->allow_real.v[i];
 	return NULL;
 }
 
@@ -33,17 +38,13 @@ void pol_exec_verdict(const struct policy *p, const char *given, const char *rea
 		out->rule = "exec:absent";
 		return;
 	}
-	/* Either name may match: a glob on /usr/bin/python3* should allow the
-	 * symlink the user typed, and a glob on the real file should allow
-	 * every symlink that leads to it. */
-	rule = exec_match(&p->exec, given);
-	if (!rule)
-		rule = exec_match(&p->exec, real);
+	const char *path = real ? real : given;
+	rule = exec_match(&p->exec, path);
 	if (rule) {
 		out->rule = rule;
 		return;
 	}
-	if (is_initial(initial, given) || is_initial(initial, real)) {
+	if (is_initial(initial, path)) {
 		out->rule = "command";
 		return;
 	}

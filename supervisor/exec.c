@@ -370,3 +370,58 @@ void sup_exec_stop(struct sup *s, pid_t pid)
 	tracee_get(s->tt, pid, true);
 	ptrace(PTRACE_CONT, pid, 0, 0);
 }
+
+/* Where the literal part of an exec.allow entry ends: the whole entry,
+ * or up to the last '/' before the first glob character. */
+static size_t literal_prefix(const char *g)
+{
+	size_t meta = strcspn(g, "*?[\\");
+	if (!g[meta])
+		return meta;
+	while (meta > 0 && g[meta - 1] != '/')
+		meta--;
+	return meta > 1 ? meta - 1 : 0; /* keep "/dir", drop the slash */
+}
+
+static int add_real(struct pol_exec *e, size_t from, char *variant)
+{
+	size_t n = e->allow_real.n;
+	char **v = realloc(e->allow_real.v, (n + 1) * sizeof *v);
+	if (v)
+		e->allow_real.v = v;
+	size_t *of = realloc(e->real_of, (n + 1) * sizeof *of);
+	if (of)
+		e->real_of = of;
+	if (!v || !of) {
+		free(variant);
+		return -ENOMEM;
+	}
+	v[n] = variant;
+	of[n] = from;
+	e->allow_real.n = n + 1;
+	return 0;
+}
+
+int sup_exec_resolve_allow(struct policy *p)
+{
+	struct pol_exec *e = &p->exec;
+	char dir[PATH_MAX], real[PATH_MAX];
+
+	for (size_t i = 0; i < e->allow.n; i++) {
+		const char *g = e->allow.v[i];
+		size_t lit = literal_prefix(g);
+		if (lit == 0 || lit >= sizeof dir)
+			continue;
+		memcpy(dir, g, lit);
+		dir[lit] = 0;
+		/* Entries that do not exist (yet) keep only their own text. */
+		if (!realpath(dir, real) || strcmp(real, dir) == 0)
+			continue;
+		char *variant = NULL;
+		if (asprintf(&variant, "%s%s", real, g + lit) < 0)
+			return -ENOMEM;
+		if (add_real(e, i, variant) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}

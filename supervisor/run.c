@@ -422,6 +422,10 @@ static int prepare(const struct run_opts *o, struct policy **pol, char sha[65],
 	}
 	if (refuse_unenforced(*pol, *policy_path))
 		return SUP_EXIT_FAILURE;
+	if (sup_exec_resolve_allow(*pol) < 0) {
+		fprintf(stderr, "fnguard: out of memory\n");
+		return SUP_EXIT_FAILURE;
+	}
 	int rc = resolve_command(o->cmd[0], cmd_path, cmd_size);
 	if (rc == 127)
 		fprintf(stderr, "fnguard: %s: command not found\n", o->cmd[0]);

@@ -50,6 +50,9 @@ cJSON *sup_event(struct sup *s, const char *event, const char *action, pid_t pid
 void sup_kill_workload(struct sup *s);
 
 /* exec.c */
+/* Resolves the symlinks in the literal part of every exec.allow entry into
+ * p->exec.allow_real, since verdicts judge the real file. 0 or -ENOMEM. */
+int sup_exec_resolve_allow(struct policy *p);
 void sup_exec_notify(struct sup *s, const struct seccomp_notif *req,
 		     struct seccomp_notif_resp *resp);
 void sup_exec_stop(struct sup *s, pid_t pid);

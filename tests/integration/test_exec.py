@@ -629,3 +629,32 @@ sys.exit(4)
     finally:
         if not _zombie(pid):
             os.kill(pid, 9)
+
+
+# --- symlinks: the real file is judged --------------------------------------
+
+def test_symlink_under_allowed_glob_does_not_launder(run_fnguard, tmp_path, kernel_tier):
+    """/tmp/x/** allowed; a link there to touch must not run touch."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    marker = tmp_path / "MARKER"
+    src = (f"import os, subprocess\n"
+           f"os.symlink('{TOUCH}', '{bindir}/t')\n"
+           f"subprocess.run(['{bindir}/t', '{marker}'])\n")
+    res = run_fnguard(exec_policy([f"{bindir}/**"]), [PY, "-c", src])
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    assert not marker.exists(), "a symlink under an allowed glob ran what it points to"
+    kill = res.one("exec", action="kill")
+    assert kill["path"] == f"{bindir}/t" and kill["real_path"] == TOUCH, res.dump()
+
+
+def test_allow_entry_through_symlinked_dir(run_fnguard, tmp_path, kernel_tier):
+    """An entry written through a symlinked directory (a link to /usr/bin)
+    still allows the program: fnguard resolves the entry, not only the exec."""
+    link = tmp_path / "ubin"
+    link.symlink_to("/usr/bin")
+    marker = tmp_path / "MARKER"
+    res = run_fnguard(exec_policy([f"{link}/tou*"]),
+                      [PY, "-c", f"import subprocess; subprocess.run(['{TOUCH}', '{marker}'])"])
+    assert res.returncode == 0, res.dump()
+    assert marker.exists(), res.dump()

@@ -19,9 +19,11 @@ static const struct {
 } cases[] = {
 	{ false, false, "/bin/sh", "/usr/bin/dash", true, "exec:absent" },
 	{ true, true, "/usr/bin/python3.11", "/usr/bin/python3.11", true, "/usr/bin/python3*" },
-	/* a symlink the user typed that leads to an allowed file, and back */
+	/* the real file is judged: a link to an allowed file is allowed, an
+	 * allowed-looking link to another file is not */
 	{ true, true, "/usr/local/bin/py", "/usr/bin/python3.11", true, "/usr/bin/python3*" },
-	{ true, true, "/usr/bin/python3", "/usr/lib/x/py", true, "/usr/bin/python3*" },
+	{ true, true, "/usr/bin/python3", "/usr/lib/x/py", false, "exec.allow" },
+	{ true, true, "/usr/bin/python3-evil", "/tmp/sh", false, "exec.allow" },
 	{ true, true, "/opt/n/v20/bin/node", NULL, true, "/opt/**/bin/node" },
 	{ true, true, "/opt/bin/node", NULL, true, "/opt/**/bin/node" },
 	{ true, true, "/bin/sh", "/usr/bin/dash", false, "exec.allow" },
@@ -58,6 +60,41 @@ UNIT_SUITE(verdict_exec)
 	pol_exec_verdict(p, "/var/task/bootstrap", NULL, NULL, &v);
 	CHECK(!v.allowed);
 	p->exec.allow.v = NULL; /* borrowed arrays: not ours to free */
+	policy_free(p);
+}
+
+/* Entries resolved by the enforcing tier (allow_real) are reported as the
+ * entry the user wrote. */
+UNIT_SUITE(verdict_allow_real)
+{
+	static char a0[] = "/bin/sh", a1[] = "/bin/py*";
+	static char r0[] = "/usr/bin/dash", r1[] = "/usr/bin/py*";
+	static char *allow[] = { a0, a1 }, *real[] = { r0, r1 };
+	static size_t of[] = { 0, 1 };
+	struct policy *p = policy_new_default();
+	struct pol_verdict v;
+
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	p->exec.present = true;
+	p->exec.allow = (struct pol_strv){ allow, NULL, 2 };
+	p->exec.allow_real = (struct pol_strv){ real, NULL, 2 };
+	p->exec.real_of = of;
+	pol_exec_verdict(p, "/bin/sh", "/usr/bin/dash", NULL, &v);
+	CHECK(v.allowed);
+	CHECK_STR(v.rule, "/bin/sh");
+	pol_exec_verdict(p, "/bin/python3", "/usr/bin/python3.11", NULL, &v);
+	CHECK(v.allowed);
+	CHECK_STR(v.rule, "/bin/py*");
+	pol_exec_verdict(p, "/bin/sh", "/usr/bin/bash", NULL, &v);
+	CHECK(!v.allowed);
+	/* no real path known (another tier): the given path is judged */
+	pol_exec_verdict(p, "/bin/sh", NULL, NULL, &v);
+	CHECK(v.allowed);
+	p->exec.allow = (struct pol_strv){ 0 };
+	p->exec.allow_real = (struct pol_strv){ 0 };
+	p->exec.real_of = NULL;
 	policy_free(p);
 }
 
