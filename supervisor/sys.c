@@ -5,6 +5,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* One pread that made progress: bytes read, -EIO at end of data (an
+ * unmapped address), or -errno. */
+static ssize_t pread_some(int fd, void *buf, size_t len, uint64_t off)
+{
+	for (;;) {
+		ssize_t n = pread(fd, buf, len, (off_t)off);
+		if (n > 0)
+			return n;
+		if (n == 0)
+			return -EIO;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 ssize_t sys_read_cstr(int memfd, uint64_t addr, char *buf, size_t max)
 {
 	size_t got = 0;
@@ -18,14 +33,9 @@ ssize_t sys_read_cstr(int memfd, uint64_t addr, char *buf, size_t max)
 		size_t chunk = 4096 - (size_t)(a & 4095);
 		if (chunk > max - 1 - got)
 			chunk = max - 1 - got;
-		ssize_t n = pread(memfd, buf + got, chunk, (off_t)a);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
+		ssize_t n = pread_some(memfd, buf + got, chunk, a);
+		if (n < 0)
+			return n;
 		char *nul = memchr(buf + got, 0, (size_t)n);
 		if (nul)
 			return nul - buf;
@@ -40,14 +50,9 @@ int sys_read_mem(int memfd, uint64_t addr, void *buf, size_t len)
 	size_t got = 0;
 
 	while (got < len) {
-		ssize_t n = pread(memfd, (char *)buf + got, len - got, (off_t)(addr + got));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
+		ssize_t n = pread_some(memfd, (char *)buf + got, len - got, addr + got);
+		if (n < 0)
+			return (int)n;
 		got += (size_t)n;
 	}
 	return 0;
