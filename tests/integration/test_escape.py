@@ -4,7 +4,10 @@ refusals hold in every mode, audit included."""
 import errno
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -172,3 +175,33 @@ def test_foreign_abi_killed(run_fnguard, kernel_tier, abi, mode):
     assert lines[0].get("reason"), res.dump()
     ex = res.of("exit")
     assert ex, "no exit line\n" + res.dump()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to an unprivileged user")
+def test_all_checks_as_unprivileged_user(kernel_tier):
+    """The usual deployment: supervisor and workload share one unprivileged
+    uid, so only non-dumpability and the filter keep the workload away from
+    the supervisor (no capability is there to drop)."""
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("setpriv (util-linux) missing")
+    # pytest's own tmp dirs are root-only (0700): use a world-reachable one.
+    tmpdir = tempfile.TemporaryDirectory(prefix="fng-nobody-")
+    work = Path(tmpdir.name)
+    work.chmod(0o777)
+    pol = work / "p.yaml"
+    pol.write_text(exec_policy([]))
+    log = work / "log.jsonl"
+    cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", FNGUARD, "run",
+           "-p", str(pol), "--log", str(log), "--", helper("escape")] + list(CHECKS)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
+                       cwd=work, stdin=subprocess.DEVNULL)
+    tmpdir.cleanup()
+    if p.returncode in (126, 127):
+        pytest.skip(f"the build tree is not reachable by uid 65534: {p.stderr.strip()}")
+    got = {m[0]: (int(m[1]), int(m[2])) for m in LINE_RE.findall(p.stdout)}
+    escaped = [c for c, (ret, _) in got.items() if ret != -1]
+    assert not escaped, f"escaped as an unprivileged user: {escaped}\n{p.stdout}{p.stderr}"
+    assert set(got) == set(CHECKS), p.stdout + p.stderr
+    assert "sup alive=1" in p.stdout, p.stdout + p.stderr
+    assert p.returncode == 0, p.stdout + p.stderr
