@@ -198,4 +198,46 @@ struct pol_verdict {
 void pol_exec_verdict(const struct policy *p, const char *given, const char *real,
 		      const struct pol_strv *initial, struct pol_verdict *out);
 
+/* ---- Network verdicts, shared by every tier (pure; netverdict.c) ---- */
+
+/* A destination as the workload named it. */
+struct pol_addr {
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order; IPv4 in the first 4 bytes */
+	uint16_t port;    /* host byte order; 0 when the call has none */
+};
+
+/* The address to judge: IPv4-mapped (::ffff:a.b.c.d), NAT64
+ * (64:ff9b::/96) and 6to4 (2002:AABB:CCDD::/48) become the IPv4 address
+ * inside; anything else is copied. out may equal in. */
+void pol_addr_normalize(const struct pol_addr *in, struct pol_addr *out);
+
+/* Never leaves the host: 127.0.0.0/8, ::1, 0.0.0.0, ::, and their
+ * IPv4-mapped forms. Not NAT64/6to4 forms (those reach a gateway). */
+bool pol_addr_is_loopback(const struct pol_addr *a);
+
+/* Judges a destination against the static rules: loopback (unless
+ * network.loopback is false) and the CIDR entries with their ports.
+ * Domain entries are not consulted: addresses learned through DNS are the
+ * caller's state. With no network section everything is allowed
+ * ("network:absent"). rule is the matching entry's text, "loopback", or
+ * "network.allow" with a reason when refused. */
+void pol_net_addr_verdict(const struct policy *p, const struct pol_addr *a,
+			  struct pol_verdict *out);
+
+/* True when a DNS name (any case, trailing dot ignored) is allowed by
+ * entry e: exact for POL_NET_DOMAIN, a strict subdomain for
+ * POL_NET_WILDCARD; never for CIDR entries, nor for names with an empty
+ * label or a backslash (escaped text form). */
+bool pol_net_entry_name_matches(const struct pol_net_entry *e, const char *name);
+
+/* True when e allows the port (e->port 0 allows every port). */
+bool pol_net_entry_port_ok(const struct pol_net_entry *e, uint16_t port);
+
+/* The first domain entry at or after *index that allows name; *index is
+ * set to its position (so callers can walk every matching entry), or
+ * NULL when none. index may be NULL (start at 0). */
+const struct pol_net_entry *pol_net_name_match(const struct policy *p, const char *name,
+					       size_t *index);
+
 #endif

@@ -2,7 +2,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +35,8 @@ enum cond {
 	C_UNTRACED,  /* clone(2) flags with CLONE_UNTRACED */
 	C_FCNTL_OWN, /* fcntl F_SETOWN to the supervisor, or F_SETOWN_EX */
 	C_IOCTL_OWN, /* FIOSETOWN / SIOCSPGRP: owner behind a pointer */
+	C_SOCKET,    /* socket(2) outside inet/inet6 (not raw), unix, route netlink */
+	C_FASTOPEN,  /* setsockopt(IPPROTO_TCP, TCP_FASTOPEN_CONNECT) */
 };
 
 static const struct refusal {
@@ -38,6 +44,7 @@ static const struct refusal {
 	enum cond cond;
 	int err;
 	const char *reason;
+	bool net; /* only while network rules are active */
 } refusals[] = {
 	{ SYS_io_uring_setup, C_ALWAYS, ENOSYS, "io_uring performs I/O without passing seccomp" },
 	{ SYS_io_uring_enter, C_ALWAYS, ENOSYS, "io_uring performs I/O without passing seccomp" },
@@ -86,6 +93,15 @@ static const struct refusal {
 	/* SIGIO/F_SETSIG deliver any signal, SIGKILL included, to the owner. */
 	{ SYS_fcntl, C_FCNTL_OWN, EPERM, "I/O signals aimed at the supervisor" },
 	{ SYS_ioctl, C_IOCTL_OWN, EPERM, "I/O signal owner set through a pointer" },
+	/* Raw and packet sockets, and families the network rules do not
+	 * know, would send without connect/sendto passing the supervisor. */
+	{ SYS_socket, C_SOCKET, EAFNOSUPPORT,
+	  "socket family or type outside what network rules can judge", true },
+	{ SYS_socketpair, C_SOCKET, EAFNOSUPPORT,
+	  "socket family or type outside what network rules can judge", true },
+	/* Connects on the first write, without connect(2). */
+	{ SYS_setsockopt, C_FASTOPEN, ENOPROTOOPT, "TCP_FASTOPEN_CONNECT connects without connect",
+	  true },
 };
 
 #define M32 0xffffffffULL
@@ -93,6 +109,43 @@ static const struct refusal {
 static int add(scmp_filter_ctx ctx, uint32_t act, long nr, unsigned n, const struct scmp_arg_cmp *a)
 {
 	return seccomp_rule_add_array(ctx, act, (int)nr, n, a);
+}
+
+/* socket(domain, type, protocol): every family but unix, inet, inet6 and
+ * netlink (route only); for inet and inet6 no raw or packet type. One EQ
+ * per refused family: a libseccomp rule compares an argument only once.
+ * Families past AF_MAX the kernel refuses itself. */
+static int add_socket_rules(scmp_filter_ctx ctx, uint32_t act, long nr)
+{
+	int rc = 0;
+
+	for (int fam = 0; fam < AF_MAX && rc == 0; fam++) {
+		if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6)
+			continue;
+		if (fam == AF_NETLINK) {
+			struct scmp_arg_cmp a[2] = {
+				SCMP_A0(SCMP_CMP_MASKED_EQ, M32, AF_NETLINK),
+				/* Full width: garbage in the upper half only refuses. */
+				SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE),
+			};
+			rc = add(ctx, act, nr, 2, a);
+			continue;
+		}
+		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, M32, (uint64_t)fam);
+		rc = add(ctx, act, nr, 1, &a);
+	}
+	const int inet[] = { AF_INET, AF_INET6 }, bad_types[] = { SOCK_RAW, SOCK_PACKET };
+	for (size_t i = 0; i < ARRAY_SIZE(inet) && rc == 0; i++) {
+		for (size_t j = 0; j < ARRAY_SIZE(bad_types) && rc == 0; j++) {
+			/* The type carries SOCK_NONBLOCK/SOCK_CLOEXEC above 0xf. */
+			struct scmp_arg_cmp a[2] = {
+				SCMP_A0(SCMP_CMP_MASKED_EQ, M32, (uint64_t)inet[i]),
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (uint64_t)bad_types[j]),
+			};
+			rc = add(ctx, act, nr, 2, a);
+		}
+	}
+	return rc;
 }
 
 static int add_refusal(scmp_filter_ctx ctx, const struct refusal *r,
@@ -137,6 +190,15 @@ static int add_refusal(scmp_filter_ctx ctx, const struct refusal *r,
 		}
 		return rc;
 	}
+	case C_SOCKET:
+		return add_socket_rules(ctx, act, r->nr);
+	case C_FASTOPEN: {
+		struct scmp_arg_cmp a[2] = {
+			SCMP_A1(SCMP_CMP_MASKED_EQ, M32, IPPROTO_TCP),
+			SCMP_A2(SCMP_CMP_MASKED_EQ, M32, TCP_FASTOPEN_CONNECT),
+		};
+		return add(ctx, act, r->nr, 2, a);
+	}
 	case C_IOCTL_OWN: {
 		const uint64_t reqs[] = { FIOSETOWN, SIOCSPGRP };
 		for (size_t i = 0; i < ARRAY_SIZE(reqs) && rc == 0; i++) {
@@ -165,11 +227,26 @@ static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const
 	if ((rc = add(ctx, SCMP_ACT_ERRNO(ENOSYS), SYS_clone3, 0, NULL)) < 0)
 		return rc;
 	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
+		if (refusals[i].net && !o->net)
+			continue;
 		*what = sup_syscall_name(refusals[i].nr);
 		if ((rc = add_refusal(ctx, &refusals[i], o)) < 0)
 			return rc;
 	}
-	return 0;
+	if (!o->net)
+		return 0;
+	/* Every destination passes the net handler, which decides on its own
+	 * copy of the address and performs the allowed call itself. A sendto
+	 * without an address goes to the connected peer, checked at connect. */
+	const long net[] = { SYS_connect, SYS_sendmsg, SYS_sendmmsg };
+	for (size_t i = 0; i < ARRAY_SIZE(net); i++) {
+		*what = sup_syscall_name(net[i]);
+		if ((rc = add(ctx, SCMP_ACT_NOTIFY, net[i], 0, NULL)) < 0)
+			return rc;
+	}
+	*what = "sendto";
+	struct scmp_arg_cmp to = SCMP_A4(SCMP_CMP_NE, 0);
+	return add(ctx, SCMP_ACT_NOTIFY, SYS_sendto, 1, &to);
 }
 
 static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
@@ -243,6 +320,10 @@ void sup_filter_classify(long nr, struct sup_trap_info *out)
 	memset(out, 0, sizeof *out);
 	if (nr == SYS_execve || nr == SYS_execveat) {
 		out->kind = SUP_TRAP_EXEC;
+		return;
+	}
+	if (nr == SYS_connect || nr == SYS_sendto || nr == SYS_sendmsg || nr == SYS_sendmmsg) {
+		out->kind = SUP_TRAP_NET;
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {

@@ -12,6 +12,7 @@
 struct sup_filter_opts {
 	pid_t supervisor_pid;  /* signals and pid-taking calls aimed here are refused */
 	pid_t supervisor_pgid; /* kill(-pgid, ...) is refused */
+	bool net;              /* network rules: trap connect/send, limit socket() */
 };
 
 /* Builds the filter into *prog (prog->filter is malloc'd; release with
@@ -25,6 +26,7 @@ enum sup_trap {
 	SUP_TRAP_NONE = 0, /* not a syscall the filter sends us */
 	SUP_TRAP_EXEC,     /* execve, execveat: the exec handler decides */
 	SUP_TRAP_REFUSE,   /* anti-escape: always refused, logged as a deny */
+	SUP_TRAP_NET,      /* connect, sendto/sendmsg/sendmmsg: the net handler */
 };
 
 struct sup_trap_info {

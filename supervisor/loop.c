@@ -125,6 +125,9 @@ static void handle_notification(struct sup *s, struct seccomp_notif *req,
 	case SUP_TRAP_REFUSE:
 		refuse(s, req, resp, &ti);
 		break;
+	case SUP_TRAP_NET:
+		sup_net_notify(s, req, resp);
+		break;
 	default:
 		/* The filter sent something no handler knows: fail closed. */
 		resp->error = -ENOSYS;

@@ -12,6 +12,7 @@
 
 #include "caps.h"
 #include "log.h"
+#include "addrtab.h"
 #include "policy.h"
 #include "tracee.h"
 
@@ -29,6 +30,7 @@ struct sup {
 	pid_t child;              /* the workload's first process */
 	pid_t self;
 	struct tracee_tab *tt; /* owned */
+	struct addrtab *addrs; /* owned; NULL without network rules */
 	int64_t t0_mono;
 	struct seccomp_notif_sizes sizes;
 	bool child_done;
@@ -56,6 +58,10 @@ int sup_exec_resolve_allow(struct policy *p);
 void sup_exec_notify(struct sup *s, const struct seccomp_notif *req,
 		     struct seccomp_notif_resp *resp);
 void sup_exec_stop(struct sup *s, pid_t pid);
+
+/* net.c: connect, sendto, sendmsg, sendmmsg while network rules are on. */
+void sup_net_notify(struct sup *s, const struct seccomp_notif *req,
+		    struct seccomp_notif_resp *resp);
 
 /* loop.c: runs until the workload is gone; returns fnguard's exit code. */
 int sup_loop(struct sup *s);

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config clang clang-format llvm libclang-rt-14-dev \
-libseccomp-dev libpcre2-dev libyaml-dev libcjson-dev nettle-dev \
+libseccomp-dev libpcre2-dev libyaml-dev libcjson-dev nettle-dev libc-ares-dev \
 python3 python3-pytest nodejs strace bubblewrap iproute2 curl"
 
 missing=""

@@ -1,0 +1,332 @@
+/* Network decisions in the kernel tier: connect and sendto.
+ *
+ * The address is read once into a private copy and judged there. An
+ * allowed call is then performed by the supervisor itself, on a copy of
+ * the workload's socket taken with pidfd_getfd, with the private address:
+ * a racing thread that rewrites the sockaddr after the check changes
+ * nothing, since the kernel never reads the workload's copy again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+
+#include "addrtab.h"
+#include "cleanup.h"
+#include "sup.h"
+#include "sys.h"
+#include "util.h"
+
+/* The largest datagram the supervisor copies to send on the workload's
+ * behalf: a UDP datagram cannot be larger. */
+#define NET_DGRAM_MAX 65536
+
+/* glibc asks nscd before DNS: a host nscd would resolve around the stub. */
+static const char *const nscd_paths[] = { "/var/run/nscd/socket", "/run/nscd/socket" };
+
+struct net_call {
+	pid_t tid;
+	int fd;
+	struct sockaddr_storage ss; /* private copy of the destination */
+	socklen_t len;
+	struct pol_addr a; /* ss as judged */
+	bool inet;
+	const char *proto; /* "tcp", "udp", or NULL before it is known */
+};
+
+/* The thread group of a task: pidfd_open refuses thread ids without
+ * PIDFD_THREAD (6.9), and node connects from worker threads. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = -1;
+
+	snprintf(path, sizeof path, "/proc/%d/status", tid);
+	_cleanup_file_ FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	return tgid;
+}
+
+/* A copy of the workload's socket in our fd table, or -errno. */
+static int grab_socket(pid_t tid, int fd)
+{
+	pid_t tgid = tgid_of(tid);
+	if (tgid <= 0)
+		return -ESRCH;
+	_cleanup_fd_ int pidfd = sys_pidfd_open(tgid, 0);
+	if (pidfd < 0)
+		return -errno;
+	int copy = sys_pidfd_getfd(pidfd, fd);
+	return copy < 0 ? -errno : copy;
+}
+
+static void to_pol_addr(struct net_call *c)
+{
+	memset(&c->a, 0, sizeof c->a);
+	if (c->ss.ss_family == AF_INET && c->len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&c->ss;
+		c->a.family = AF_INET;
+		memcpy(c->a.addr, &in->sin_addr, 4);
+		c->a.port = ntohs(in->sin_port);
+		c->inet = true;
+	} else if (c->ss.ss_family == AF_INET6 && c->len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&c->ss;
+		c->a.family = AF_INET6;
+		memcpy(c->a.addr, &in6->sin6_addr, 16);
+		c->a.port = ntohs(in6->sin6_port);
+		c->inet = true;
+	}
+}
+
+static bool is_nscd(const struct net_call *c)
+{
+	const struct sockaddr_un *un = (const struct sockaddr_un *)&c->ss;
+	size_t max = c->len > offsetof(struct sockaddr_un, sun_path)
+			     ? c->len - offsetof(struct sockaddr_un, sun_path)
+			     : 0;
+
+	if (c->ss.ss_family != AF_UNIX)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(nscd_paths); i++)
+		if (strnlen(un->sun_path, max) == strlen(nscd_paths[i]) &&
+		    strncmp(un->sun_path, nscd_paths[i], max) == 0)
+			return true;
+	return false;
+}
+
+static void log_net(struct sup *s, const char *event, const char *action, const struct net_call *c,
+		    const char *domain, const char *rule, const char *reason)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (!log_writes(s->log, action)) {
+		log_count(s->log, event, action);
+		return;
+	}
+	cJSON *ev = sup_event(s, event, action, c->tid);
+	if (!ev)
+		return;
+	if (c->proto)
+		cJSON_AddStringToObject(ev, "proto", c->proto);
+	if (inet_ntop(c->a.family, c->a.addr, text, sizeof text))
+		cJSON_AddStringToObject(ev, "addr", text);
+	cJSON_AddNumberToObject(ev, "port", c->a.port);
+	if (domain)
+		cJSON_AddStringToObject(ev, "domain", domain);
+	else
+		cJSON_AddNullToObject(ev, "domain");
+	if (rule)
+		cJSON_AddStringToObject(ev, "rule", rule);
+	if (reason)
+		cJSON_AddStringToObject(ev, "reason", reason);
+	log_emit(s->log, ev);
+}
+
+static const char *sock_proto(int copy)
+{
+	int type = 0;
+	socklen_t len = sizeof type;
+
+	if (getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return NULL;
+	return type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "other";
+}
+
+/* The verdict for an inet destination: static rules, then addresses the
+ * DNS stub learned for allowed names. Returns true when allowed; *domain
+ * is the name behind the address, if any. */
+static bool judge(struct sup *s, const struct net_call *c, const char **domain, const char **rule)
+{
+	struct pol_verdict v;
+	size_t idx;
+
+	*domain = NULL;
+	pol_net_addr_verdict(s->pol, &c->a, &v);
+	if (v.allowed) {
+		*rule = v.rule;
+		return true;
+	}
+	int64_t now = util_mono_ms();
+	if (s->addrs) {
+		*domain = addrtab_lookup(s->addrs, &s->pol->network, &c->a, now, &idx);
+		if (*domain) {
+			*rule = s->pol->network.allow[idx].text;
+			return true;
+		}
+		*domain = addrtab_name(s->addrs, &c->a, now);
+	}
+	*rule = "network.allow";
+	return false;
+}
+
+/* Applies the section's action to a refused destination. Returns true
+ * when the call may go on (log/audit). */
+static bool refuse(struct sup *s, const char *event, const struct net_call *c, const char *domain,
+		   struct seccomp_notif_resp *resp)
+{
+	enum pol_action eff;
+	const char *action = sup_violation_action(s, s->pol->network.action, &eff);
+
+	log_net(s, event, action, c, domain, "network.allow",
+		domain ? "address not allowed for this name's rule (port)"
+		       : "address not in network.allow");
+	if (eff == POL_ACT_LOG)
+		return true;
+	resp->error = -EPERM;
+	if (eff == POL_ACT_KILL)
+		s->violation = true;
+	return false;
+}
+
+/* connect(2) on the copy. A blocking socket would block the supervisor:
+ * start the handshake non-blocking, then let the workload's own call
+ * wait for it (CONTINUE): on a socket already connecting, the kernel
+ * ignores the address it is given (inet_stream_connect, SS_CONNECTING),
+ * so the workload's memory no longer matters. */
+static void do_connect(struct net_call *c, int copy, struct seccomp_notif_resp *resp)
+{
+	int fl = fcntl(copy, F_GETFL);
+	bool blocking = fl >= 0 && !(fl & O_NONBLOCK);
+
+	if (blocking)
+		fcntl(copy, F_SETFL, fl | O_NONBLOCK);
+	int rc = connect(copy, (struct sockaddr *)&c->ss, c->len);
+	int e = errno;
+	if (blocking)
+		fcntl(copy, F_SETFL, fl);
+	if (rc == 0)
+		resp->val = 0;
+	else if (e == EINPROGRESS && blocking)
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	else
+		resp->error = -e;
+}
+
+static int read_addr(const struct seccomp_notif *req, struct net_call *c, uint64_t ptr,
+		     uint64_t len)
+{
+	if (len > sizeof c->ss)
+		return -EINVAL;
+	_cleanup_fd_ int mem = sys_open_mem(c->tid);
+	if (mem < 0)
+		return mem;
+	memset(&c->ss, 0, sizeof c->ss);
+	c->len = (socklen_t)len;
+	if (len && sys_read_mem(mem, ptr, &c->ss, len) < 0)
+		return -EFAULT;
+	(void)req;
+	return 0;
+}
+
+static void net_connect(struct sup *s, const struct seccomp_notif *req,
+			struct seccomp_notif_resp *resp)
+{
+	struct net_call c = { .tid = (pid_t)req->pid, .fd = (int)req->data.args[0] };
+	int rc = read_addr(req, &c, req->data.args[1], req->data.args[2]);
+
+	if (!sys_notif_valid(s->notify_fd, req->id))
+		return;
+	if (rc < 0) {
+		resp->error = rc;
+		return;
+	}
+	if (c.ss.ss_family == AF_UNIX) {
+		/* Not a network destination; an nscd would resolve for us. */
+		if (is_nscd(&c))
+			resp->error = -ECONNREFUSED;
+		else
+			resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		return;
+	}
+	to_pol_addr(&c);
+	_cleanup_fd_ int copy = grab_socket(c.tid, c.fd);
+	if (copy < 0) {
+		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+		return;
+	}
+	c.proto = sock_proto(copy);
+	const char *domain = NULL, *rule = NULL;
+	if (c.inet && !judge(s, &c, &domain, &rule) && !refuse(s, "connect", &c, domain, resp))
+		return;
+	if (c.inet)
+		log_net(s, "connect", "allow", &c, domain, rule, NULL);
+	do_connect(&c, copy, resp);
+}
+
+/* sendto with a destination: judged, then sent by the supervisor with the
+ * private address and a private copy of the payload. */
+static void net_sendto(struct sup *s, const struct seccomp_notif *req,
+		       struct seccomp_notif_resp *resp)
+{
+	struct net_call c = { .tid = (pid_t)req->pid, .fd = (int)req->data.args[0] };
+	uint64_t buf = req->data.args[1], len = req->data.args[2];
+	int flags = (int)req->data.args[3];
+	int rc = read_addr(req, &c, req->data.args[4], req->data.args[5]);
+
+	if (rc == 0 && len > NET_DGRAM_MAX)
+		len = NET_DGRAM_MAX; /* a stream send may be partial; a datagram
+				      * this large fails as EMSGSIZE anyway */
+	_cleanup_free_ char *data = rc == 0 ? malloc(len ? len : 1) : NULL;
+	if (rc == 0 && !data)
+		rc = -ENOMEM;
+	_cleanup_fd_ int mem = rc == 0 ? sys_open_mem(c.tid) : -1;
+	if (rc == 0 && len && (mem < 0 || sys_read_mem(mem, buf, data, len) < 0))
+		rc = -EFAULT;
+	if (!sys_notif_valid(s->notify_fd, req->id))
+		return;
+	if (rc < 0) {
+		resp->error = rc;
+		return;
+	}
+	if (c.ss.ss_family == AF_UNIX) {
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		return;
+	}
+	if (flags & MSG_FASTOPEN) {
+		/* Connect and send in one call: not supported by the emulation;
+		 * clients fall back to connect + send. */
+		resp->error = -EOPNOTSUPP;
+		return;
+	}
+	to_pol_addr(&c);
+	_cleanup_fd_ int copy = grab_socket(c.tid, c.fd);
+	if (copy < 0) {
+		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+		return;
+	}
+	c.proto = sock_proto(copy);
+	const char *domain = NULL, *rule = NULL;
+	if (c.inet && !judge(s, &c, &domain, &rule) && !refuse(s, "send", &c, domain, resp))
+		return;
+	if (c.inet)
+		log_net(s, "send", "allow", &c, domain, rule, NULL);
+	ssize_t n = sendto(copy, data, len, flags | MSG_NOSIGNAL, (struct sockaddr *)&c.ss, c.len);
+	if (n < 0)
+		resp->error = -errno;
+	else
+		resp->val = n;
+}
+
+void sup_net_notify(struct sup *s, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
+{
+	switch (req->data.nr) {
+	case SYS_connect:
+		net_connect(s, req, resp);
+		break;
+	case SYS_sendto:
+		net_sendto(s, req, resp);
+		break;
+	default:
+		/* sendmsg/sendmmsg: their emulation is not built yet; refusing
+		 * is the only answer that cannot leak. */
+		resp->error = -EOPNOTSUPP;
+		break;
+	}
+}

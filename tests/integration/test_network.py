@@ -1,0 +1,221 @@
+"""Network decisions in the kernel tier on loopback: connect and sendto
+judged on a private copy of the address and performed by the supervisor.
+The handler is still being built (DNS stub, sendmsg), so these runs switch
+it on with FNGUARD_EXPERIMENTAL_NETWORK=1; without it `run` refuses a
+network section (test_policy_cli)."""
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import EXIT_VIOLATION, PY, base_env, helper
+
+ALLOWED, FORBIDDEN = "127.0.0.1", "127.0.0.2"
+
+
+class Server:
+    """TCP and UDP listeners on ALLOWED and FORBIDDEN that count peers."""
+
+    def __init__(self):
+        self.seen = {ALLOWED: 0, FORBIDDEN: 0}
+        self.udp = {ALLOWED: [], FORBIDDEN: []}
+        self.socks = []
+        probe = socket.socket()
+        probe.bind((ALLOWED, 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self._stop = False
+        for addr in (ALLOWED, FORBIDDEN):
+            t = socket.socket()
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            t.bind((addr, self.port))
+            t.listen(512)
+            t.settimeout(0.2)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind((addr, self.port))
+            u.settimeout(0.2)
+            self.socks += [t, u]
+            threading.Thread(target=self._tcp, args=(addr, t), daemon=True).start()
+            threading.Thread(target=self._udp, args=(addr, u), daemon=True).start()
+
+    def _tcp(self, addr, s):
+        while not self._stop:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                continue
+            self.seen[addr] += 1
+            try:
+                c.sendall(b"hi")
+            except OSError:
+                pass
+            c.close()
+
+    def _udp(self, addr, s):
+        while not self._stop:
+            try:
+                data, _ = s.recvfrom(2048)
+            except OSError:
+                continue
+            self.udp[addr].append(data)
+
+    def settle(self):
+        time.sleep(0.3)
+
+    def close(self):
+        self._stop = True
+        time.sleep(0.25)
+        for s in self.socks:
+            s.close()
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    yield s
+    s.close()
+
+
+def net_env():
+    return base_env(FNGUARD_EXPERIMENTAL_NETWORK="1")
+
+
+def policy(port, action="kill", loopback=False, extra=""):
+    return (f"version: 1\nnetwork:\n  allow: [\"{ALLOWED}/32:{port}\"]\n"
+            f"  loopback: {'true' if loopback else 'false'}\n  action: {action}\n" + extra)
+
+
+CONNECT = """
+import socket, sys
+for a in sys.argv[2:]:
+    try:
+        s = socket.create_connection((a, int(sys.argv[1])), timeout=5)
+        print(a, "ok", s.recv(10).decode()); s.close()
+    except OSError as e:
+        print(a, "err", e.errno)
+"""
+
+
+def test_connect_allowed_and_denied(run_fnguard, server, kernel_tier):
+    res = run_fnguard(policy(server.port, "deny"),
+                      [PY, "-c", CONNECT, str(server.port), ALLOWED, FORBIDDEN], env=net_env())
+    server.settle()
+    assert res.returncode == 0, res.dump()
+    assert f"{ALLOWED} ok hi" in res.stdout, res.dump()
+    assert f"{FORBIDDEN} err 1" in res.stdout, res.dump()   # EPERM
+    assert server.seen[FORBIDDEN] == 0 and server.seen[ALLOWED] == 1, server.seen
+    line = res.one("connect", action="deny")
+    assert (line["proto"], line["addr"], line["port"]) == ("tcp", FORBIDDEN, server.port)
+    assert line["domain"] is None and line["rule"] == "network.allow", line
+
+
+def test_connect_kill(run_fnguard, server, kernel_tier):
+    res = run_fnguard(policy(server.port, "kill"),
+                      [PY, "-c", CONNECT, str(server.port), FORBIDDEN, ALLOWED], env=net_env())
+    server.settle()
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    assert server.seen[FORBIDDEN] == 0 and server.seen[ALLOWED] == 0, server.seen
+    assert res.one("connect", action="kill")["addr"] == FORBIDDEN
+
+
+def test_connect_audit_lets_it_through(run_fnguard, server, kernel_tier):
+    res = run_fnguard(policy(server.port, "kill"), [PY, "-c", CONNECT, str(server.port),
+                      FORBIDDEN], env=net_env(), mode="audit")
+    server.settle()
+    assert res.returncode == 0, res.dump()
+    assert server.seen[FORBIDDEN] == 1, server.seen
+    assert res.one("connect", action="audit")["addr"] == FORBIDDEN
+
+
+def test_wrong_port_refused(run_fnguard, server, kernel_tier):
+    res = run_fnguard(policy(server.port + 1 if server.port < 65535 else 1, "deny"),
+                      [PY, "-c", CONNECT, str(server.port), ALLOWED], env=net_env())
+    assert f"{ALLOWED} err 1" in res.stdout, res.dump()
+
+
+def test_loopback_allowed_by_default(run_fnguard, server, kernel_tier):
+    pol = f"version: 1\nnetwork:\n  allow: []\n  action: deny\n"
+    res = run_fnguard(pol, [PY, "-c", CONNECT, str(server.port), ALLOWED, FORBIDDEN],
+                      env=net_env())
+    assert f"{ALLOWED} ok hi" in res.stdout and f"{FORBIDDEN} ok hi" in res.stdout, res.dump()
+
+
+def test_nonblocking_connect_keeps_einprogress(run_fnguard, server, kernel_tier):
+    src = f"""
+import socket, select
+s = socket.socket(); s.setblocking(False)
+print("rc", s.connect_ex(("{ALLOWED}", {server.port})))
+select.select([], [s], [], 5)
+print("so_error", s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+"""
+    res = run_fnguard(policy(server.port, "deny"), [PY, "-c", src], env=net_env())
+    assert "rc 115" in res.stdout and "so_error 0" in res.stdout, res.dump()
+
+
+def test_ipv4_mapped_ipv6_judged_as_ipv4(run_fnguard, server, kernel_tier):
+    src = f"""
+import socket
+for a in ("::ffff:{ALLOWED}", "::ffff:{FORBIDDEN}"):
+    s = socket.socket(socket.AF_INET6)
+    try:
+        s.settimeout(5); s.connect((a, {server.port})); print(a, "ok")
+    except OSError as e:
+        print(a, "err", e.errno)
+"""
+    res = run_fnguard(policy(server.port, "deny"), [PY, "-c", src], env=net_env())
+    server.settle()
+    assert f"::ffff:{ALLOWED} ok" in res.stdout, res.dump()
+    assert f"::ffff:{FORBIDDEN} err 1" in res.stdout, res.dump()
+    assert server.seen[FORBIDDEN] == 0, server.seen
+
+
+def test_udp_sendto(run_fnguard, server, kernel_tier):
+    src = f"""
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for a in ("{ALLOWED}", "{FORBIDDEN}"):
+    try:
+        print(a, "sent", u.sendto(b"payload-" + a.encode(), (a, {server.port})))
+    except OSError as e:
+        print(a, "err", e.errno)
+"""
+    res = run_fnguard(policy(server.port, "deny"), [PY, "-c", src], env=net_env())
+    server.settle()
+    assert f"{ALLOWED} sent" in res.stdout and f"{FORBIDDEN} err 1" in res.stdout, res.dump()
+    assert server.udp[ALLOWED] == [b"payload-" + ALLOWED.encode()], server.udp
+    assert server.udp[FORBIDDEN] == [], server.udp
+    assert res.one("send", action="deny")["proto"] == "udp"
+
+
+def test_racing_thread_never_reaches_forbidden(run_fnguard, server, kernel_tier):
+    race = helper("connect_race")
+    # Bare, the race reaches the forbidden server: otherwise this proves nothing.
+    import subprocess
+    subprocess.run([race, "300", ALLOWED, FORBIDDEN, str(server.port)], timeout=60,
+                   capture_output=True)
+    server.settle()
+    assert server.seen[FORBIDDEN] > 0, "the race helper never reached the forbidden server"
+    server.seen[FORBIDDEN] = server.seen[ALLOWED] = 0
+    res = run_fnguard(policy(server.port, "deny"),
+                      [race, "1500", ALLOWED, FORBIDDEN, str(server.port)], env=net_env(),
+                      timeout=120)
+    server.settle()
+    assert res.returncode == 0, res.dump()
+    assert server.seen[FORBIDDEN] == 0, f"{server.seen[FORBIDDEN]} connections got through"
+    assert server.seen[ALLOWED] > 0, res.dump()
+
+
+def test_raw_socket_refused(run_fnguard, kernel_tier):
+    src = """
+import socket
+for fam, typ in ((socket.AF_INET, socket.SOCK_RAW), (socket.AF_PACKET, socket.SOCK_RAW)):
+    try:
+        socket.socket(fam, typ, 0); print("opened")
+    except OSError as e:
+        print("err", e.errno)
+"""
+    res = run_fnguard(policy(9, "deny"), [PY, "-c", src], env=net_env())
+    assert "opened" not in res.stdout, res.dump()
+    assert res.stdout.count("err 97") == 2, res.dump()   # EAFNOSUPPORT
+    assert res.of("syscall", action="deny"), res.dump()
