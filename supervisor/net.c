@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 
 #include "addrtab.h"
@@ -314,6 +316,202 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 		resp->val = n;
 }
 
+/* A private copy of one msghdr: name, payload (gathered) and control. */
+struct msg_copy {
+	struct net_call c;
+	bool has_name;
+	char *data; /* gathered iovecs */
+	size_t len;
+	char *control;
+	size_t controllen;
+	int msg_flags;
+};
+
+static void msg_copy_free(struct msg_copy *m)
+{
+	free(m->data);
+	free(m->control);
+}
+
+/* Reads the msghdr at ptr and everything it points to. */
+static int read_msg(int mem, uint64_t ptr, struct msg_copy *m)
+{
+	struct msghdr h;
+	struct iovec iov[UIO_MAXIOV];
+
+	if (sys_read_mem(mem, ptr, &h, sizeof h) < 0)
+		return -EFAULT;
+	if (h.msg_iovlen > UIO_MAXIOV || h.msg_namelen > sizeof m->c.ss ||
+	    h.msg_controllen > NET_DGRAM_MAX)
+		return h.msg_iovlen > UIO_MAXIOV ? -EMSGSIZE : -EINVAL;
+	memset(&m->c.ss, 0, sizeof m->c.ss);
+	m->has_name = h.msg_name && h.msg_namelen;
+	m->c.len = m->has_name ? h.msg_namelen : 0;
+	if (m->has_name &&
+	    sys_read_mem(mem, (uint64_t)(uintptr_t)h.msg_name, &m->c.ss, m->c.len) < 0)
+		return -EFAULT;
+	if (h.msg_iovlen &&
+	    sys_read_mem(mem, (uint64_t)(uintptr_t)h.msg_iov, iov, h.msg_iovlen * sizeof *iov) < 0)
+		return -EFAULT;
+	size_t total = 0;
+	for (size_t i = 0; i < h.msg_iovlen; i++) {
+		if (iov[i].iov_len > NET_DGRAM_MAX || total + iov[i].iov_len > NET_DGRAM_MAX)
+			return -EMSGSIZE; /* larger than any datagram */
+		total += iov[i].iov_len;
+	}
+	m->data = malloc(total ? total : 1);
+	m->control = malloc(h.msg_controllen ? h.msg_controllen : 1);
+	if (!m->data || !m->control)
+		return -ENOMEM;
+	for (size_t i = 0, off = 0; i < h.msg_iovlen; off += iov[i].iov_len, i++)
+		if (iov[i].iov_len && sys_read_mem(mem, (uint64_t)(uintptr_t)iov[i].iov_base,
+						   m->data + off, iov[i].iov_len) < 0)
+			return -EFAULT;
+	if (h.msg_controllen &&
+	    sys_read_mem(mem, (uint64_t)(uintptr_t)h.msg_control, m->control, h.msg_controllen) < 0)
+		return -EFAULT;
+	m->len = total;
+	m->controllen = h.msg_controllen;
+	return 0;
+}
+
+/* Judges one datagram's destination (its own name, else the connected
+ * peer checked at connect) and sends the private copy. Returns bytes
+ * sent, or -errno; -EPERM when refused (already logged). */
+static ssize_t send_copy(struct sup *s, int copy, struct msg_copy *m, int flags,
+			 struct seccomp_notif_resp *resp)
+{
+	if (m->has_name) {
+		to_pol_addr(&m->c);
+		const char *domain = NULL, *rule = NULL;
+		if (m->c.inet && !judge(s, &m->c, &domain, &rule) &&
+		    !refuse(s, "send", &m->c, domain, resp))
+			return -EPERM;
+		if (m->c.inet)
+			log_net(s, "send", "allow", &m->c, domain, rule, NULL);
+	}
+	struct iovec iov = { m->data, m->len };
+	struct msghdr h = {
+		.msg_name = m->has_name ? &m->c.ss : NULL,
+		.msg_namelen = m->has_name ? m->c.len : 0,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = m->controllen ? m->control : NULL,
+		.msg_controllen = m->controllen,
+	};
+	ssize_t n = sendmsg(copy, &h, flags | MSG_NOSIGNAL);
+	return n < 0 ? -errno : n;
+}
+
+/* Unix and netlink sockets cannot reach the network, and TCP ignores a
+ * msghdr's name (TCP_FASTOPEN_CONNECT is refused, MSG_FASTOPEN below):
+ * those may go on untouched. Datagram sockets are emulated, connected or
+ * not, since a racing thread could add a name after the check. */
+static bool passes_through(int copy, int flags, struct seccomp_notif_resp *resp)
+{
+	int dom = 0, type = 0;
+	socklen_t l = sizeof dom;
+
+	getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &dom, &l);
+	l = sizeof type;
+	getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &l);
+	if (dom != AF_INET && dom != AF_INET6)
+		return true;
+	if (type == SOCK_STREAM && !(flags & MSG_FASTOPEN))
+		return true;
+	if (flags & MSG_FASTOPEN)
+		resp->error = -EOPNOTSUPP;
+	return false;
+}
+
+static void net_sendmsg(struct sup *s, const struct seccomp_notif *req,
+			struct seccomp_notif_resp *resp)
+{
+	struct msg_copy m = { .c = { .tid = (pid_t)req->pid, .fd = (int)req->data.args[0] } };
+	int flags = (int)req->data.args[2];
+	_cleanup_fd_ int copy = grab_socket(m.c.tid, m.c.fd);
+
+	if (copy < 0) {
+		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+		return;
+	}
+	if (passes_through(copy, flags, resp)) {
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		return;
+	}
+	if (resp->error)
+		return;
+	_cleanup_fd_ int mem = sys_open_mem(m.c.tid);
+	int rc = mem < 0 ? mem : read_msg(mem, req->data.args[1], &m);
+	if (sys_notif_valid(s->notify_fd, req->id)) {
+		m.c.proto = "udp";
+		ssize_t n = rc < 0 ? rc : send_copy(s, copy, &m, flags, resp);
+		if (n >= 0)
+			resp->val = n;
+		else if (!resp->error)
+			resp->error = (int32_t)n;
+	}
+	msg_copy_free(&m);
+}
+
+/* sendmmsg: each message as sendmsg; msg_len written back as the kernel
+ * would. Stops at the first failure: the count so far, or its error. */
+static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
+			 struct seccomp_notif_resp *resp)
+{
+	pid_t tid = (pid_t)req->pid;
+	uint64_t vec = req->data.args[1];
+	unsigned vlen = (unsigned)req->data.args[2];
+	int flags = (int)req->data.args[3];
+	_cleanup_fd_ int copy = grab_socket(tid, (int)req->data.args[0]);
+
+	if (copy < 0) {
+		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+		return;
+	}
+	if (passes_through(copy, flags, resp)) {
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		return;
+	}
+	if (resp->error)
+		return;
+	if (vlen > UIO_MAXIOV)
+		vlen = UIO_MAXIOV;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", tid);
+	_cleanup_fd_ int mem = open(path, O_RDWR | O_CLOEXEC);
+	unsigned sent = 0;
+	ssize_t err = mem < 0 ? -errno : 0;
+	for (; sent < vlen && err == 0; sent++) {
+		struct msg_copy m = {
+			.c = { .tid = tid, .fd = (int)req->data.args[0], .proto = "udp" }
+		};
+		uint64_t at = vec + sent * sizeof(struct mmsghdr);
+		ssize_t n = read_msg(mem, at, &m);
+		if (n == 0 && !sys_notif_valid(s->notify_fd, req->id))
+			n = -ESRCH;
+		if (n == 0)
+			n = send_copy(s, copy, &m, flags, resp);
+		msg_copy_free(&m);
+		if (n < 0) {
+			err = n;
+			break;
+		}
+		unsigned len = (unsigned)n;
+		if (pwrite(mem, &len, sizeof len,
+			   (off_t)(at + offsetof(struct mmsghdr, msg_len))) != sizeof len) {
+			err = -EFAULT;
+			break;
+		}
+	}
+	if (sent > 0) {
+		resp->error = 0;
+		resp->val = sent;
+	} else if (!resp->error) {
+		resp->error = (int32_t)err;
+	}
+}
+
 void sup_net_notify(struct sup *s, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
 	switch (req->data.nr) {
@@ -323,10 +521,14 @@ void sup_net_notify(struct sup *s, const struct seccomp_notif *req, struct secco
 	case SYS_sendto:
 		net_sendto(s, req, resp);
 		break;
+	case SYS_sendmsg:
+		net_sendmsg(s, req, resp);
+		break;
+	case SYS_sendmmsg:
+		net_sendmmsg(s, req, resp);
+		break;
 	default:
-		/* sendmsg/sendmmsg: their emulation is not built yet; refusing
-		 * is the only answer that cannot leak. */
-		resp->error = -EOPNOTSUPP;
+		resp->error = -ENOSYS;
 		break;
 	}
 }

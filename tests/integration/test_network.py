@@ -219,3 +219,48 @@ for fam, typ in ((socket.AF_INET, socket.SOCK_RAW), (socket.AF_PACKET, socket.SO
     assert "opened" not in res.stdout, res.dump()
     assert res.stdout.count("err 97") == 2, res.dump()   # EAFNOSUPPORT
     assert res.of("syscall", action="deny"), res.dump()
+
+
+def test_udp_sendmsg_and_connected_send(run_fnguard, server, kernel_tier):
+    src = f"""
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for a in ("{ALLOWED}", "{FORBIDDEN}"):
+    try:
+        print(a, "sendmsg", u.sendmsg([b"part1-", b"msg-" + a.encode()], [], 0, (a, {server.port})))
+    except OSError as e:
+        print(a, "err", e.errno)
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.connect(("{ALLOWED}", {server.port}))
+print("connected", c.send(b"conn-send"), c.sendmsg([b"conn-sendmsg"]))
+"""
+    res = run_fnguard(policy(server.port, "deny"), [PY, "-c", src], env=net_env())
+    server.settle()
+    assert f"{FORBIDDEN} err 1" in res.stdout, res.dump()
+    assert sorted(server.udp[ALLOWED]) == sorted(
+        [b"part1-msg-" + ALLOWED.encode(), b"conn-send", b"conn-sendmsg"]), server.udp
+    assert server.udp[FORBIDDEN] == [], server.udp
+
+
+def test_tcp_sendmsg_passes(run_fnguard, server, kernel_tier):
+    src = f"""
+import socket
+s = socket.create_connection(("{ALLOWED}", {server.port}), timeout=5)
+print("sent", s.sendmsg([b"a", b"b"]))
+"""
+    res = run_fnguard(policy(server.port, "deny"), [PY, "-c", src], env=net_env())
+    assert "sent 2" in res.stdout, res.dump()
+
+
+def test_udp_sendmmsg_stops_at_refused(run_fnguard, server, kernel_tier):
+    res = run_fnguard(policy(server.port, "deny"),
+                      [helper("udp_mmsg"), str(server.port), ALLOWED, ALLOWED, FORBIDDEN, ALLOWED],
+                      env=net_env())
+    server.settle()
+    # Two sent, the third refused: sendmmsg reports 2, msg_len set for those.
+    assert "ret=2 errno=0 len0=2 len1=2 len2=12345 len3=12345" in res.stdout, res.dump()
+    assert sorted(server.udp[ALLOWED]) == [b"m0", b"m1"], server.udp
+    assert server.udp[FORBIDDEN] == [], server.udp
+    first = run_fnguard(policy(server.port, "deny"),
+                        [helper("udp_mmsg"), str(server.port), FORBIDDEN, ALLOWED], env=net_env())
+    assert "ret=-1 errno=1" in first.stdout, first.dump()
