@@ -238,7 +238,9 @@ static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const
 	/* Every destination passes the net handler, which decides on its own
 	 * copy of the address and performs the allowed call itself. A sendto
 	 * without an address goes to the connected peer, checked at connect. */
-	const long net[] = { SYS_connect, SYS_sendmsg, SYS_sendmmsg };
+	/* Receives with a source address: the stub's replies must look like
+	 * the nameserver's (only sockets that sent DNS are touched). */
+	const long net[] = { SYS_connect, SYS_sendmsg, SYS_sendmmsg, SYS_recvmsg, SYS_recvmmsg };
 	for (size_t i = 0; i < ARRAY_SIZE(net); i++) {
 		*what = sup_syscall_name(net[i]);
 		if ((rc = add(ctx, SCMP_ACT_NOTIFY, net[i], 0, NULL)) < 0)
@@ -246,7 +248,10 @@ static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const
 	}
 	*what = "sendto";
 	struct scmp_arg_cmp to = SCMP_A4(SCMP_CMP_NE, 0);
-	return add(ctx, SCMP_ACT_NOTIFY, SYS_sendto, 1, &to);
+	if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_sendto, 1, &to)) < 0)
+		return rc;
+	*what = "recvfrom";
+	return add(ctx, SCMP_ACT_NOTIFY, SYS_recvfrom, 1, &to);
 }
 
 static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
@@ -322,7 +327,8 @@ void sup_filter_classify(long nr, struct sup_trap_info *out)
 		out->kind = SUP_TRAP_EXEC;
 		return;
 	}
-	if (nr == SYS_connect || nr == SYS_sendto || nr == SYS_sendmsg || nr == SYS_sendmmsg) {
+	if (nr == SYS_connect || nr == SYS_sendto || nr == SYS_sendmsg || nr == SYS_sendmmsg ||
+	    nr == SYS_recvfrom || nr == SYS_recvmsg || nr == SYS_recvmmsg) {
 		out->kind = SUP_TRAP_NET;
 		return;
 	}

@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "filter.h"
+#include "netdns.h"
 #include "sup.h"
 #include "sys.h"
 #include "util.h"
@@ -255,15 +256,26 @@ int sup_loop(struct sup *s)
 	/* A SIGCHLD may have come before the loop started; reap once. */
 	reap(s);
 	while (!s->violation && !s->child_done) {
-		struct pollfd p[2] = {
+		/* sig, notify, then the DNS stub's sockets */
+		struct pollfd p[2 + 260] = {
 			{ .fd = s->sig_fd, .events = POLLIN },
 			{ .fd = s->notify_fd, .events = POLLIN },
 		};
-		int n = poll(p, s->notify_fd >= 0 ? 2 : 1, -1);
+		size_t nfd = 2, ndns = 0;
+		if (s->dns)
+			nfd += ndns = netdns_pollfds(s->dns, p + 2, ARRAY_SIZE(p) - 2);
+		/* A closed notify fd (-1) is skipped by poll itself. */
+		int n = poll(p, nfd, s->dns ? netdns_timeout(s->dns) : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		if (s->dns)
+			netdns_handle(s->dns, p + 2, ndns);
+		if (s->violation) {
+			sup_kill_workload(s); /* a refused name under action kill */
+			break;
+		}
 		if (s->notify_fd >= 0 && (p[1].revents & POLLIN))
 			handle_notification(s, req, resp);
 		else if (s->notify_fd >= 0 && (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {

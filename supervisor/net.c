@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -19,6 +20,7 @@
 #include <arpa/inet.h>
 
 #include "addrtab.h"
+#include "netdns.h"
 #include "cleanup.h"
 #include "sup.h"
 #include "sys.h"
@@ -141,6 +143,15 @@ static const char *sock_proto(int copy)
 	return type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "other";
 }
 
+/* A datagram to port 53 goes to the stub, which judges the name: true
+ * when c now points there. */
+static bool to_stub(struct sup *s, int copy, struct net_call *c)
+{
+	if (!s->dns || !c->inet || c->a.port != 53 || !c->proto || strcmp(c->proto, "udp") != 0)
+		return false;
+	return netdns_redirect(s->dns, copy, c->tid, &c->ss, &c->len) == 0;
+}
+
 /* The verdict for an inet destination: static rules, then addresses the
  * DNS stub learned for allowed names. Returns true when allowed; *domain
  * is the name behind the address, if any. */
@@ -255,10 +266,13 @@ static void net_connect(struct sup *s, const struct seccomp_notif *req,
 	}
 	c.proto = sock_proto(copy);
 	const char *domain = NULL, *rule = NULL;
-	if (c.inet && !judge(s, &c, &domain, &rule) && !refuse(s, "connect", &c, domain, resp))
-		return;
-	if (c.inet)
-		log_net(s, "connect", "allow", &c, domain, rule, NULL);
+	if (!to_stub(s, copy, &c)) {
+		if (c.inet && !judge(s, &c, &domain, &rule) &&
+		    !refuse(s, "connect", &c, domain, resp))
+			return;
+		if (c.inet)
+			log_net(s, "connect", "allow", &c, domain, rule, NULL);
+	}
 	do_connect(&c, copy, resp);
 }
 
@@ -305,10 +319,12 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 	}
 	c.proto = sock_proto(copy);
 	const char *domain = NULL, *rule = NULL;
-	if (c.inet && !judge(s, &c, &domain, &rule) && !refuse(s, "send", &c, domain, resp))
-		return;
-	if (c.inet)
-		log_net(s, "send", "allow", &c, domain, rule, NULL);
+	if (!to_stub(s, copy, &c)) {
+		if (c.inet && !judge(s, &c, &domain, &rule) && !refuse(s, "send", &c, domain, resp))
+			return;
+		if (c.inet)
+			log_net(s, "send", "allow", &c, domain, rule, NULL);
+	}
 	ssize_t n = sendto(copy, data, len, flags | MSG_NOSIGNAL, (struct sockaddr *)&c.ss, c.len);
 	if (n < 0)
 		resp->error = -errno;
@@ -384,11 +400,14 @@ static ssize_t send_copy(struct sup *s, int copy, struct msg_copy *m, int flags,
 	if (m->has_name) {
 		to_pol_addr(&m->c);
 		const char *domain = NULL, *rule = NULL;
-		if (m->c.inet && !judge(s, &m->c, &domain, &rule) &&
-		    !refuse(s, "send", &m->c, domain, resp))
+		if (to_stub(s, copy, &m->c)) {
+			/* the stub judges the name */
+		} else if (m->c.inet && !judge(s, &m->c, &domain, &rule) &&
+			   !refuse(s, "send", &m->c, domain, resp)) {
 			return -EPERM;
-		if (m->c.inet)
+		} else if (m->c.inet) {
 			log_net(s, "send", "allow", &m->c, domain, rule, NULL);
+		}
 	}
 	struct iovec iov = { m->data, m->len };
 	struct msghdr h = {
@@ -512,6 +531,165 @@ static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
 	}
 }
 
+/* ---- receive emulation for sockets whose DNS went to the stub ---- */
+
+static int open_mem_rw(pid_t tid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", tid);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int write_mem(int mem, uint64_t addr, const void *buf, size_t len)
+{
+	return pwrite(mem, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+/* Receives one datagram on the copy without blocking the supervisor, with
+ * the stub's address replaced by the nameserver's. A blocking socket
+ * with nothing queued gets EAGAIN: resolvers poll before they read. */
+static ssize_t stub_recv(struct sup *s, int copy, ino_t ino, void *buf, size_t len, int flags,
+			 struct sockaddr_storage *from, socklen_t *flen)
+{
+	*flen = sizeof *from;
+	ssize_t n = recvfrom(copy, buf, len, flags | MSG_DONTWAIT, (struct sockaddr *)from, flen);
+	if (n < 0)
+		return -errno;
+	netdns_rewrite_source(s->dns, ino, from, flen);
+	return n;
+}
+
+/* The socket behind fd when its DNS went to the stub (else -1 and the
+ * call goes on untouched). */
+static int stub_socket(struct sup *s, pid_t tid, int fd, ino_t *ino)
+{
+	struct stat st;
+
+	if (!s->dns)
+		return -1;
+	int copy = grab_socket(tid, fd);
+	if (copy < 0)
+		return -1;
+	if (fstat(copy, &st) < 0 || !netdns_find(s->dns, st.st_ino)) {
+		close(copy);
+		return -1;
+	}
+	*ino = st.st_ino;
+	return copy;
+}
+
+static void net_recvfrom(struct sup *s, const struct seccomp_notif *req,
+			 struct seccomp_notif_resp *resp)
+{
+	pid_t tid = (pid_t)req->pid;
+	ino_t ino;
+	_cleanup_fd_ int copy = stub_socket(s, tid, (int)req->data.args[0], &ino);
+	if (copy < 0) {
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		return;
+	}
+	uint64_t buf = req->data.args[1], src = req->data.args[4], srclen = req->data.args[5];
+	size_t len = req->data.args[2] > NET_DGRAM_MAX ? NET_DGRAM_MAX : req->data.args[2];
+	_cleanup_fd_ int mem = open_mem_rw(tid);
+	_cleanup_free_ char *data = malloc(len ? len : 1);
+	struct sockaddr_storage from;
+	socklen_t flen, ulen = 0;
+	if (mem < 0 || !data || sys_read_mem(mem, srclen, &ulen, sizeof ulen) < 0) {
+		resp->error = mem < 0 ? mem : data ? -EFAULT : -ENOMEM;
+		return;
+	}
+	if (!sys_notif_valid(s->notify_fd, req->id))
+		return;
+	ssize_t n = stub_recv(s, copy, ino, data, len, (int)req->data.args[3], &from, &flen);
+	if (n < 0) {
+		resp->error = (int32_t)n;
+		return;
+	}
+	size_t put = (size_t)n < len ? (size_t)n : len;
+	if (write_mem(mem, buf, data, put) < 0 ||
+	    write_mem(mem, src, &from, ulen < flen ? ulen : flen) < 0 ||
+	    write_mem(mem, srclen, &flen, sizeof flen) < 0) {
+		resp->error = -EFAULT;
+		return;
+	}
+	resp->val = n;
+}
+
+/* recvmsg, and recvmmsg as one message: enough for resolvers. */
+static void net_recvmsg(struct sup *s, const struct seccomp_notif *req,
+			struct seccomp_notif_resp *resp, bool mmsg)
+{
+	pid_t tid = (pid_t)req->pid;
+	ino_t ino;
+	_cleanup_fd_ int copy = stub_socket(s, tid, (int)req->data.args[0], &ino);
+	if (copy < 0) {
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		return;
+	}
+	uint64_t at = req->data.args[1];
+	int flags = (int)(mmsg ? req->data.args[3] : req->data.args[2]);
+	struct msghdr h;
+	struct iovec iov[UIO_MAXIOV];
+	_cleanup_fd_ int mem = open_mem_rw(tid);
+	if (mem < 0 || sys_read_mem(mem, at, &h, sizeof h) < 0 || h.msg_iovlen > UIO_MAXIOV ||
+	    (h.msg_iovlen && sys_read_mem(mem, (uint64_t)(uintptr_t)h.msg_iov, iov,
+					  h.msg_iovlen * sizeof *iov) < 0)) {
+		resp->error = mem < 0 ? mem : h.msg_iovlen > UIO_MAXIOV ? -EMSGSIZE : -EFAULT;
+		return;
+	}
+	size_t total = 0;
+	for (size_t i = 0; i < h.msg_iovlen && total < NET_DGRAM_MAX; i++)
+		total += iov[i].iov_len;
+	if (total > NET_DGRAM_MAX)
+		total = NET_DGRAM_MAX;
+	_cleanup_free_ char *data = malloc(total ? total : 1);
+	if (!data) {
+		resp->error = -ENOMEM;
+		return;
+	}
+	if (!sys_notif_valid(s->notify_fd, req->id))
+		return;
+	struct sockaddr_storage from;
+	socklen_t flen;
+	ssize_t n = stub_recv(s, copy, ino, data, total, flags, &from, &flen);
+	if (n < 0) {
+		resp->error = (int32_t)n;
+		return;
+	}
+	size_t left = (size_t)n < total ? (size_t)n : total, off = 0;
+	int rc = 0;
+	for (size_t i = 0; i < h.msg_iovlen && left && rc == 0; i++) {
+		size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
+		rc = write_mem(mem, (uint64_t)(uintptr_t)iov[i].iov_base, data + off, k);
+		off += k;
+		left -= k;
+	}
+	socklen_t namelen = h.msg_name ? flen : 0;
+	if (rc == 0 && h.msg_name)
+		rc = write_mem(mem, (uint64_t)(uintptr_t)h.msg_name, &from,
+			       h.msg_namelen < flen ? h.msg_namelen : flen);
+	size_t zero = 0;
+	int mflags = (size_t)n > total ? MSG_TRUNC : 0;
+	if (rc == 0)
+		rc = write_mem(mem, at + offsetof(struct msghdr, msg_namelen), &namelen,
+			       sizeof namelen);
+	if (rc == 0)
+		rc = write_mem(mem, at + offsetof(struct msghdr, msg_controllen), &zero,
+			       sizeof zero);
+	if (rc == 0)
+		rc = write_mem(mem, at + offsetof(struct msghdr, msg_flags), &mflags,
+			       sizeof mflags);
+	if (rc == 0 && mmsg) {
+		unsigned len = (unsigned)n;
+		rc = write_mem(mem, at + offsetof(struct mmsghdr, msg_len), &len, sizeof len);
+	}
+	if (rc < 0)
+		resp->error = rc;
+	else
+		resp->val = mmsg ? 1 : n;
+}
+
 void sup_net_notify(struct sup *s, const struct seccomp_notif *req, struct seccomp_notif_resp *resp)
 {
 	switch (req->data.nr) {
@@ -526,6 +704,15 @@ void sup_net_notify(struct sup *s, const struct seccomp_notif *req, struct secco
 		break;
 	case SYS_sendmmsg:
 		net_sendmmsg(s, req, resp);
+		break;
+	case SYS_recvfrom:
+		net_recvfrom(s, req, resp);
+		break;
+	case SYS_recvmsg:
+		net_recvmsg(s, req, resp, false);
+		break;
+	case SYS_recvmmsg:
+		net_recvmsg(s, req, resp, true);
 		break;
 	default:
 		resp->error = -ENOSYS;

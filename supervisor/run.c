@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "filter.h"
 #include "launch.h"
+#include "netdns.h"
 #include "sup.h"
 #include "sys.h"
 #include "util.h"
@@ -467,6 +468,11 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		die_hint("seccomp(SECCOMP_GET_NOTIF_SIZES) failed", NULL);
 		return SUP_EXIT_FAILURE;
 	}
+	if (s->pol->network.present && netdns_open(s, &s->dns, err, sizeof err) < 0) {
+		sup_filter_free(&prog);
+		die_hint(err, NULL);
+		return SUP_EXIT_FAILURE;
+	}
 	int rc = sup_launch(&l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
 	sup_filter_free(&prog);
 	if (rc < 0) {
@@ -535,6 +541,7 @@ int cli_run(int argc, char **argv)
 	log_free(s.log);
 	tracee_tab_free(s.tt);
 	addrtab_free(s.addrs);
+	netdns_free(s.dns);
 	policy_free(pol);
 	return rc;
 }

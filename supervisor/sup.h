@@ -31,6 +31,7 @@ struct sup {
 	pid_t self;
 	struct tracee_tab *tt; /* owned */
 	struct addrtab *addrs; /* owned; NULL without network rules */
+	struct netdns *dns;    /* owned; NULL without network rules */
 	int64_t t0_mono;
 	struct seccomp_notif_sizes sizes;
 	bool child_done;

@@ -1,0 +1,273 @@
+#include "stub.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define STUB_MAX_NS      3    /* as many as glibc reads (MAXNS) */
+#define STUB_MAX_PENDING 256  /* queries waiting for upstream */
+#define STUB_TIMEOUT_MS  5000 /* glibc's default per-try timeout */
+#define DNS_UDP_MAX      65535
+
+struct pending {
+	int fd; /* connected to the upstream nameserver; -1 when free */
+	struct sockaddr_in client;
+	struct dns_query q;
+	int64_t deadline;
+	uint8_t *query; /* the client's packet, for SERVFAIL */
+	size_t qlen;
+};
+
+struct stub {
+	int udp;
+	struct sockaddr_in addr;
+	struct sockaddr_storage ns[STUB_MAX_NS];
+	socklen_t ns_len[STUB_MAX_NS];
+	size_t n_ns;
+	struct stub_hooks h;
+	struct pending p[STUB_MAX_PENDING];
+	size_t n_pending;
+};
+
+static void read_resolv(struct stub *s, const char *path)
+{
+	_cleanup_file_ FILE *f = fopen(path, "re");
+	char line[512], addr[INET6_ADDRSTRLEN + 1];
+
+	while (f && fgets(line, sizeof line, f) && s->n_ns < STUB_MAX_NS) {
+		if (sscanf(line, " nameserver %46s", addr) != 1)
+			continue;
+		struct sockaddr_in *in = (struct sockaddr_in *)&s->ns[s->n_ns];
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&s->ns[s->n_ns];
+		memset(&s->ns[s->n_ns], 0, sizeof s->ns[s->n_ns]);
+		if (inet_pton(AF_INET, addr, &in->sin_addr) == 1) {
+			in->sin_family = AF_INET;
+			in->sin_port = htons(53);
+			s->ns_len[s->n_ns++] = sizeof *in;
+		} else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons(53);
+			s->ns_len[s->n_ns++] = sizeof *in6;
+		}
+	}
+	if (s->n_ns == 0) { /* glibc's default when resolv.conf names none */
+		struct sockaddr_in *in = (struct sockaddr_in *)&s->ns[0];
+		in->sin_family = AF_INET;
+		in->sin_port = htons(53);
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		s->ns_len[0] = sizeof *in;
+		s->n_ns = 1;
+	}
+}
+
+int stub_open(struct stub **out, const char *resolv_conf, const struct stub_hooks *h, char *err,
+	      size_t errlen)
+{
+	struct stub *s = calloc(1, sizeof *s);
+	socklen_t len = sizeof s->addr;
+
+	if (!s)
+		return -ENOMEM;
+	s->h = *h;
+	for (size_t i = 0; i < STUB_MAX_PENDING; i++)
+		s->p[i].fd = -1;
+	s->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->addr.sin_family = AF_INET;
+	s->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s->udp < 0 || bind(s->udp, (struct sockaddr *)&s->addr, sizeof s->addr) < 0 ||
+	    getsockname(s->udp, (struct sockaddr *)&s->addr, &len) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "DNS stub: cannot bind a UDP socket on 127.0.0.1: %s",
+			 strerror(e));
+		stub_free(s);
+		return -e;
+	}
+	read_resolv(s, resolv_conf);
+	*out = s;
+	return 0;
+}
+
+static void drop(struct stub *s, struct pending *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->query);
+	p->query = NULL;
+	p->fd = -1;
+	s->n_pending--;
+}
+
+void stub_free(struct stub *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < STUB_MAX_PENDING; i++)
+		if (s->p[i].fd >= 0)
+			drop(s, &s->p[i]);
+	if (s->udp >= 0)
+		close(s->udp);
+	free(s);
+}
+
+const struct sockaddr_in *stub_addr(const struct stub *s)
+{
+	return &s->addr;
+}
+
+size_t stub_pollfds(struct stub *s, struct pollfd *fds, size_t max)
+{
+	size_t n = 0;
+
+	if (n < max)
+		fds[n++] = (struct pollfd){ .fd = s->udp, .events = POLLIN };
+	for (size_t i = 0; i < STUB_MAX_PENDING && n < max; i++)
+		if (s->p[i].fd >= 0)
+			fds[n++] = (struct pollfd){ .fd = s->p[i].fd, .events = POLLIN };
+	return n;
+}
+
+static void reply_error(struct stub *s, const struct sockaddr_in *to, const uint8_t *q, size_t qlen,
+			int rcode)
+{
+	_cleanup_free_ uint8_t *out = NULL;
+	size_t n = 0;
+
+	if (dns_build_error(q, qlen, rcode, &out, &n) == 0)
+		sendto(s->udp, out, n, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof *to);
+}
+
+/* A new upstream socket per query: a fresh source port and a connected
+ * socket, so only the nameserver's own datagrams reach it. */
+static int forward(struct stub *s, const struct sockaddr_in *client, const struct dns_query *q,
+		   const uint8_t *pkt, size_t len, int64_t now)
+{
+	struct pending *p = NULL;
+
+	for (size_t i = 0; i < STUB_MAX_PENDING && !p; i++)
+		if (s->p[i].fd < 0)
+			p = &s->p[i];
+	if (!p)
+		return -EAGAIN;
+	int fam = s->ns[0].ss_family;
+	int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&s->ns[0], s->ns_len[0]) < 0 ||
+	    send(fd, pkt, len, MSG_DONTWAIT) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	p->query = malloc(len);
+	if (!p->query) {
+		close(fd);
+		return -ENOMEM;
+	}
+	memcpy(p->query, pkt, len);
+	p->qlen = len;
+	p->fd = fd;
+	p->client = *client;
+	p->q = *q;
+	p->deadline = now + STUB_TIMEOUT_MS;
+	s->n_pending++;
+	return 0;
+}
+
+static void from_client(struct stub *s, int64_t now)
+{
+	uint8_t pkt[DNS_UDP_MAX];
+	struct sockaddr_in from;
+	socklen_t flen = sizeof from;
+	char err[128];
+	struct dns_query q;
+
+	for (;;) {
+		ssize_t n = recvfrom(s->udp, pkt, sizeof pkt, MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &flen);
+		if (n < 0)
+			return;
+		/* Only workload sockets on this host reach 127.0.0.1. */
+		if (flen != sizeof from || from.sin_family != AF_INET)
+			continue;
+		if (dns_parse_query(pkt, (size_t)n, &q, err, sizeof err) < 0)
+			continue; /* not DNS: nothing to answer */
+		if (s->h.decide(s->h.arg, &q, ntohs(from.sin_port)) == STUB_REFUSE) {
+			reply_error(s, &from, pkt, (size_t)n, 3 /* NXDOMAIN */);
+			continue;
+		}
+		if (forward(s, &from, &q, pkt, (size_t)n, now) < 0)
+			reply_error(s, &from, pkt, (size_t)n, 2 /* SERVFAIL */);
+	}
+}
+
+static void from_upstream(struct stub *s, struct pending *p)
+{
+	uint8_t pkt[DNS_UDP_MAX];
+	struct dns_answer a = { 0 };
+	char err[128];
+
+	ssize_t n = recv(p->fd, pkt, sizeof pkt, MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		/* ICMP unreachable from the nameserver, or similar. */
+		reply_error(s, &p->client, p->query, p->qlen, 2);
+		drop(s, p);
+		return;
+	}
+	/* An answer that does not match the question (id, name, type) is a
+	 * stray or a spoof: keep waiting for the real one. */
+	if (dns_parse_answer(pkt, (size_t)n, &p->q, &a, err, sizeof err) < 0)
+		return;
+	s->h.learned(s->h.arg, &p->q, &a);
+	dns_answer_clear(&a);
+	sendto(s->udp, pkt, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&p->client,
+	       sizeof p->client);
+	drop(s, p);
+}
+
+void stub_handle(struct stub *s, const struct pollfd *fds, size_t n, int64_t now_ms)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP)))
+			continue;
+		if (fds[i].fd == s->udp) {
+			from_client(s, now_ms);
+			continue;
+		}
+		for (size_t j = 0; j < STUB_MAX_PENDING; j++)
+			if (s->p[j].fd == fds[i].fd) {
+				from_upstream(s, &s->p[j]);
+				break;
+			}
+	}
+	for (size_t j = 0; j < STUB_MAX_PENDING; j++) {
+		struct pending *p = &s->p[j];
+		if (p->fd >= 0 && p->deadline <= now_ms) {
+			reply_error(s, &p->client, p->query, p->qlen, 2 /* SERVFAIL */);
+			drop(s, p);
+		}
+	}
+}
+
+int stub_timeout(const struct stub *s, int64_t now_ms)
+{
+	int64_t best = -1;
+
+	for (size_t j = 0; j < STUB_MAX_PENDING; j++) {
+		const struct pending *p = &s->p[j];
+		if (p->fd < 0)
+			continue;
+		int64_t left = p->deadline > now_ms ? p->deadline - now_ms : 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return (int)best;
+}
