@@ -143,11 +143,12 @@ static const char *sock_proto(int copy)
 	return type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "other";
 }
 
-/* A datagram to port 53 goes to the stub, which judges the name: true
- * when c now points there. */
+/* DNS to any address goes to the stub, which judges the name: true when
+ * c now points there. TCP reaches the stub's listener on the same port. */
 static bool to_stub(struct sup *s, int copy, struct net_call *c)
 {
-	if (!s->dns || !c->inet || c->a.port != 53 || !c->proto || strcmp(c->proto, "udp") != 0)
+	if (!s->dns || !c->inet || c->a.port != 53 || !c->proto ||
+	    (strcmp(c->proto, "udp") != 0 && strcmp(c->proto, "tcp") != 0))
 		return false;
 	return netdns_redirect(s->dns, copy, c->tid, &c->ss, &c->len) == 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -25,9 +26,27 @@ struct pending {
 	size_t qlen;
 };
 
+/* A DNS-over-TCP client (a TC=1 retry, or a resolver that prefers TCP):
+ * length-prefixed messages, forwarded over TCP to the nameserver. */
+#define STUB_MAX_TCP 32
+#define TCP_BUF      (2 + 65535)
+
+struct tcp_sess {
+	int cfd; /* the workload's connection; -1 when free */
+	int ufd; /* upstream connection while a query is out */
+	uint16_t client_port;
+	uint8_t *in, *up; /* TCP_BUF each */
+	size_t in_len, up_len;
+	bool up_sent;
+	struct dns_query q;
+	int64_t deadline;
+};
+
 struct stub {
 	int udp;
+	int tcp; /* listener on the same address and port */
 	struct sockaddr_in addr;
+	struct tcp_sess t[STUB_MAX_TCP];
 	struct sockaddr_storage ns[STUB_MAX_NS];
 	socklen_t ns_len[STUB_MAX_NS];
 	size_t n_ns;
@@ -78,6 +97,7 @@ int stub_open(struct stub **out, const char *resolv_conf, const struct stub_hook
 	s->h = *h;
 	for (size_t i = 0; i < STUB_MAX_PENDING; i++)
 		s->p[i].fd = -1;
+	s->tcp = -1;
 	s->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	s->addr.sin_family = AF_INET;
 	s->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -86,6 +106,17 @@ int stub_open(struct stub **out, const char *resolv_conf, const struct stub_hook
 		int e = errno;
 		snprintf(err, errlen, "DNS stub: cannot bind a UDP socket on 127.0.0.1: %s",
 			 strerror(e));
+		stub_free(s);
+		return -e;
+	}
+	for (size_t i = 0; i < STUB_MAX_TCP; i++)
+		s->t[i].cfd = s->t[i].ufd = -1;
+	s->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->tcp < 0 || bind(s->tcp, (struct sockaddr *)&s->addr, sizeof s->addr) < 0 ||
+	    listen(s->tcp, 64) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "DNS stub: cannot listen on 127.0.0.1:%u/tcp: %s",
+			 ntohs(s->addr.sin_port), strerror(e));
 		stub_free(s);
 		return -e;
 	}
@@ -104,6 +135,18 @@ static void drop(struct stub *s, struct pending *p)
 	s->n_pending--;
 }
 
+static void tcp_close(struct tcp_sess *t)
+{
+	if (t->cfd >= 0)
+		close(t->cfd);
+	if (t->ufd >= 0)
+		close(t->ufd);
+	free(t->in);
+	free(t->up);
+	memset(t, 0, sizeof *t);
+	t->cfd = t->ufd = -1;
+}
+
 void stub_free(struct stub *s)
 {
 	if (!s)
@@ -111,8 +154,13 @@ void stub_free(struct stub *s)
 	for (size_t i = 0; i < STUB_MAX_PENDING; i++)
 		if (s->p[i].fd >= 0)
 			drop(s, &s->p[i]);
+	for (size_t i = 0; i < STUB_MAX_TCP; i++)
+		if (s->t[i].cfd >= 0)
+			tcp_close(&s->t[i]);
 	if (s->udp >= 0)
 		close(s->udp);
+	if (s->tcp >= 0)
+		close(s->tcp);
 	free(s);
 }
 
@@ -127,6 +175,18 @@ size_t stub_pollfds(struct stub *s, struct pollfd *fds, size_t max)
 
 	if (n < max)
 		fds[n++] = (struct pollfd){ .fd = s->udp, .events = POLLIN };
+	if (n < max)
+		fds[n++] = (struct pollfd){ .fd = s->tcp, .events = POLLIN };
+	for (size_t i = 0; i < STUB_MAX_TCP && n < max; i++) {
+		const struct tcp_sess *t = &s->t[i];
+		if (t->cfd < 0)
+			continue;
+		if (t->ufd >= 0)
+			fds[n++] = (struct pollfd){ .fd = t->ufd,
+						    .events = t->up_sent ? POLLIN : POLLOUT };
+		else
+			fds[n++] = (struct pollfd){ .fd = t->cfd, .events = POLLIN };
+	}
 	for (size_t i = 0; i < STUB_MAX_PENDING && n < max; i++)
 		if (s->p[i].fd >= 0)
 			fds[n++] = (struct pollfd){ .fd = s->p[i].fd, .events = POLLIN };
@@ -233,15 +293,170 @@ static void from_upstream(struct stub *s, struct pending *p)
 	drop(s, p);
 }
 
+/* Sends a whole framed message; DNS messages are small and the peer is a
+ * local socket, so a short write only happens to a dead peer. */
+static int send_framed(int fd, const uint8_t *msg, size_t len)
+{
+	uint8_t hdr[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+	struct iovec iov[2] = { { hdr, 2 }, { (void *)(uintptr_t)msg, len } };
+	struct msghdr h = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n = sendmsg(fd, &h, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return n == (ssize_t)(len + 2) ? 0 : -EIO;
+}
+
+static void tcp_error(struct tcp_sess *t, const uint8_t *q, size_t qlen, int rcode)
+{
+	_cleanup_free_ uint8_t *out = NULL;
+	size_t n = 0;
+
+	if (dns_build_error(q, qlen, rcode, &out, &n) < 0 || send_framed(t->cfd, out, n) < 0)
+		tcp_close(t);
+}
+
+static void tcp_accept(struct stub *s)
+{
+	struct sockaddr_in from;
+	socklen_t flen = sizeof from;
+
+	for (;;) {
+		int fd = accept4(s->tcp, (struct sockaddr *)&from, &flen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct tcp_sess *t = NULL;
+		for (size_t i = 0; i < STUB_MAX_TCP && !t; i++)
+			if (s->t[i].cfd < 0)
+				t = &s->t[i];
+		if (!t || !(t->in = malloc(TCP_BUF)) || !(t->up = malloc(TCP_BUF))) {
+			if (t) {
+				free(t->in);
+				t->in = NULL;
+			}
+			close(fd);
+			continue;
+		}
+		t->cfd = fd;
+		t->client_port = ntohs(from.sin_port);
+	}
+}
+
+/* A complete query from the client: judge it, answer or go upstream. */
+static void tcp_query(struct stub *s, struct tcp_sess *t, int64_t now)
+{
+	size_t len = (size_t)t->in[0] << 8 | t->in[1];
+	const uint8_t *q = t->in + 2;
+	char err[128];
+
+	if (dns_parse_query(q, len, &t->q, err, sizeof err) < 0) {
+		tcp_close(t);
+		return;
+	}
+	if (s->h.decide(s->h.arg, &t->q, t->client_port) == STUB_REFUSE) {
+		tcp_error(t, q, len, 3 /* NXDOMAIN */);
+		if (t->cfd >= 0) {
+			memmove(t->in, t->in + 2 + len, t->in_len - 2 - len);
+			t->in_len -= 2 + len;
+		}
+		return;
+	}
+	int fd = socket(s->ns[0].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    (connect(fd, (struct sockaddr *)&s->ns[0], s->ns_len[0]) < 0 && errno != EINPROGRESS)) {
+		if (fd >= 0)
+			close(fd);
+		tcp_error(t, q, len, 2 /* SERVFAIL */);
+		return;
+	}
+	t->ufd = fd;
+	t->up_sent = false;
+	t->up_len = 0;
+	t->deadline = now + STUB_TIMEOUT_MS;
+}
+
+static void tcp_from_client(struct stub *s, struct tcp_sess *t, int64_t now)
+{
+	ssize_t n = recv(t->cfd, t->in + t->in_len, TCP_BUF - t->in_len, MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			tcp_close(t);
+		return;
+	}
+	t->in_len += (size_t)n;
+	if (t->in_len >= 2 && t->in_len >= 2 + ((size_t)t->in[0] << 8 | t->in[1]))
+		tcp_query(s, t, now);
+}
+
+static void tcp_from_upstream(struct stub *s, struct tcp_sess *t)
+{
+	size_t qlen = (size_t)t->in[0] << 8 | t->in[1];
+
+	if (!t->up_sent) {
+		int e = 0;
+		socklen_t l = sizeof e;
+		if (getsockopt(t->ufd, SOL_SOCKET, SO_ERROR, &e, &l) < 0 || e ||
+		    send_framed(t->ufd, t->in + 2, qlen) < 0) {
+			close(t->ufd);
+			t->ufd = -1;
+			tcp_error(t, t->in + 2, qlen, 2);
+			return;
+		}
+		t->up_sent = true;
+		return;
+	}
+	ssize_t n = recv(t->ufd, t->up + t->up_len, TCP_BUF - t->up_len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		t->up_len += (size_t)n;
+	size_t alen = t->up_len >= 2 ? (size_t)t->up[0] << 8 | t->up[1] : 0;
+	if (n > 0 && (t->up_len < 2 || t->up_len < 2 + alen))
+		return; /* more to come */
+	close(t->ufd);
+	t->ufd = -1;
+	struct dns_answer a = { 0 };
+	char err[128];
+	if (n <= 0 || dns_parse_answer(t->up + 2, alen, &t->q, &a, err, sizeof err) < 0) {
+		tcp_error(t, t->in + 2, qlen, 2 /* SERVFAIL */);
+	} else {
+		s->h.learned(s->h.arg, &t->q, &a);
+		dns_answer_clear(&a);
+		if (send_framed(t->cfd, t->up + 2, alen) < 0) {
+			tcp_close(t);
+			return;
+		}
+	}
+	if (t->cfd >= 0) {
+		memmove(t->in, t->in + 2 + qlen, t->in_len - 2 - qlen);
+		t->in_len -= 2 + qlen;
+	}
+}
+
 void stub_handle(struct stub *s, const struct pollfd *fds, size_t n, int64_t now_ms)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP)))
+		if (!(fds[i].revents & (POLLIN | POLLOUT | POLLERR | POLLHUP)))
 			continue;
 		if (fds[i].fd == s->udp) {
 			from_client(s, now_ms);
 			continue;
 		}
+		if (fds[i].fd == s->tcp) {
+			tcp_accept(s);
+			continue;
+		}
+		bool done = false;
+		for (size_t j = 0; j < STUB_MAX_TCP && !done; j++) {
+			struct tcp_sess *t = &s->t[j];
+			if (t->cfd >= 0 && t->ufd == fds[i].fd) {
+				tcp_from_upstream(s, t);
+				done = true;
+			} else if (t->cfd >= 0 && t->ufd < 0 && t->cfd == fds[i].fd) {
+				tcp_from_client(s, t, now_ms);
+				done = true;
+			}
+		}
+		if (done)
+			continue;
 		for (size_t j = 0; j < STUB_MAX_PENDING; j++)
 			if (s->p[j].fd == fds[i].fd) {
 				from_upstream(s, &s->p[j]);
@@ -255,6 +470,14 @@ void stub_handle(struct stub *s, const struct pollfd *fds, size_t n, int64_t now
 			drop(s, p);
 		}
 	}
+	for (size_t j = 0; j < STUB_MAX_TCP; j++) {
+		struct tcp_sess *t = &s->t[j];
+		if (t->cfd >= 0 && t->ufd >= 0 && t->deadline <= now_ms) {
+			close(t->ufd);
+			t->ufd = -1;
+			tcp_error(t, t->in + 2, (size_t)t->in[0] << 8 | t->in[1], 2);
+		}
+	}
 }
 
 int stub_timeout(const struct stub *s, int64_t now_ms)
@@ -266,6 +489,14 @@ int stub_timeout(const struct stub *s, int64_t now_ms)
 		if (p->fd < 0)
 			continue;
 		int64_t left = p->deadline > now_ms ? p->deadline - now_ms : 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	for (size_t j = 0; j < STUB_MAX_TCP; j++) {
+		const struct tcp_sess *t = &s->t[j];
+		if (t->cfd < 0 || t->ufd < 0)
+			continue;
+		int64_t left = t->deadline > now_ms ? t->deadline - now_ms : 0;
 		if (best < 0 || left < best)
 			best = left;
 	}
