@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -264,13 +265,15 @@ cJSON *log_begin(struct log_ctx *l, const char *event, const char *action, pid_t
 
 /* ---- redaction ---------------------------------------------------------- */
 
+/* Case-insensitive (ASCII; fnguard never sets a locale): DNS names are
+ * lower-cased on the way in, and a secret in a queried name must still
+ * be recognised. */
 static const struct log_secret *secret_at(const struct log_ctx *l, const char *s, size_t rem)
 {
 	for (size_t k = 0; k < l->n_secrets; k++) {
 		const struct log_secret *sec = &l->secrets[k];
 
-		if (sec->len <= rem && s[0] == sec->value[0] &&
-		    memcmp(s, sec->value, sec->len) == 0)
+		if (sec->len <= rem && strncasecmp(s, sec->value, sec->len) == 0)
 			return sec;
 	}
 	return NULL;
@@ -286,7 +289,7 @@ static const struct log_secret *secret_prefix_at(const struct log_ctx *l, const 
 	for (size_t k = 0; k < l->n_secrets; k++) {
 		const struct log_secret *sec = &l->secrets[k];
 
-		if (sec->len > rem && memcmp(s, sec->value, rem) == 0)
+		if (sec->len > rem && strncasecmp(s, sec->value, rem) == 0)
 			return sec;
 	}
 	return NULL;

@@ -128,14 +128,16 @@ class Runner:
         return p
 
     def __call__(self, policy_yaml, argv, *, mode=None, tier=None, log=True,
-                 env=None, extra=(), timeout=TIMEOUT, cwd=None, policy_name=None):
+                 env=None, extra=(), timeout=TIMEOUT, cwd=None, policy_name=None, prefix=()):
         """Run `fnguard run` and return a Result.
 
         policy_yaml: YAML text (written to tmp_path), a Path, or None for no -p.
         log: True → --log FILE in tmp_path (parsed strictly); False → log lines
         come from stderr (lines starting with '{').
+        prefix: argv put in front of fnguard (e.g. a network world's
+        ["ip", "netns", "exec", NS]).
         """
-        cmd = [FNGUARD, "run"]
+        cmd = list(prefix) + [FNGUARD, "run"]
         ppath = None
         if isinstance(policy_yaml, Path):
             ppath = policy_yaml

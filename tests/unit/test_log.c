@@ -194,6 +194,10 @@ UNIT_SUITE(log_redact_strings)
 		  "--key=[REDACTED:AWS_SECRET_ACCESS_KEY]\xe2\x80\xa6" },
 		{ "tok-a\xe2\x80\xa6", "[REDACTED:AWS_SESSION_TOKEN]\xe2\x80\xa6" },
 		{ "wJa\xe2\x80\xa6", "wJa\xe2\x80\xa6" }, /* under 4 bytes */
+		/* any case: DNS names arrive lower-cased */
+		{ "q.wjalrxutnfemi/k7mdeng.evil.test",
+		  "q.[REDACTED:AWS_SECRET_ACCESS_KEY].evil.test" },
+		{ "HUNTER2", "[REDACTED:MY_PASSWORD]" },
 		{ "", "" },
 	};
 	struct sink s;
