@@ -484,6 +484,19 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 				 : "run `fnguard probe` to see what this kernel allows");
 		return SUP_EXIT_FAILURE;
 	}
+	if (s->pol->network.present && !s->caps->pidfd_getfd) {
+		/* Every network decision is carried out on a copy of the
+		 * workload's socket; without one it could only be taken on
+		 * memory the workload can still change. Nothing has run yet:
+		 * the child waits at its first execve. */
+		kill(s->child, SIGKILL);
+		waitpid(s->child, NULL, __WALL);
+		die_hint("network rules need pidfd_getfd(2), which is refused here (docker's "
+			 "default seccomp profile refuses it without CAP_SYS_PTRACE)",
+			 "run the container with --cap-add SYS_PTRACE, or drop the network: "
+			 "section (exec control works without it)");
+		return SUP_EXIT_FAILURE;
+	}
 	tracee_get(s->tt, s->child, true);
 	log_start(s, tier, policy_path, sha, o);
 	int code = sup_loop(s);

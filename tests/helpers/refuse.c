@@ -4,7 +4,9 @@
  * fallback the same way).
  *   killable  seccomp() with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV -> EINVAL
  *   ptrace    ptrace() -> EPERM (as some container profiles do)
- *   seccomp   seccomp() and prctl(PR_SET_SECCOMP) -> EPERM (as on AWS Lambda) */
+ *   seccomp   seccomp() and prctl(PR_SET_SECCOMP) -> EPERM (as on AWS Lambda)
+ *   getfd     pidfd_getfd() -> EPERM (docker's default profile without
+ *             CAP_SYS_PTRACE) */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -44,10 +46,16 @@ int main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
+	struct sock_filter getfd_f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_getfd, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
 	struct sock_fprog prog;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: refuse killable|ptrace|seccomp COMMAND [ARG...]\n");
+		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|getfd COMMAND [ARG...]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "killable")) {
@@ -56,6 +64,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "ptrace")) {
 		prog.filter = ptrace_f;
 		prog.len = sizeof ptrace_f / sizeof ptrace_f[0];
+	} else if (!strcmp(argv[1], "getfd")) {
+		prog.filter = getfd_f;
+		prog.len = sizeof getfd_f / sizeof getfd_f[0];
 	} else if (!strcmp(argv[1], "seccomp")) {
 		prog.filter = seccomp_f;
 		prog.len = sizeof seccomp_f / sizeof seccomp_f[0];

@@ -76,3 +76,24 @@ def test_probe_reports_refusals(kernel_tier):
             assert caps["tier"] is None and caps["tier_reason"], caps
         else:
             assert caps["tier"] == "kernel", caps
+
+
+def test_without_pidfd_getfd_network_rules_refused_exec_still_works(tmp_path, kernel_tier):
+    """Docker's default profile refuses pidfd_getfd: network decisions would
+    have to be taken on memory the workload can still change, so a network
+    section is refused (125) while exec control keeps working."""
+    marker = tmp_path / "MARKER"
+    pol = tmp_path / "net.yaml"
+    pol.write_text("version: 1\nnetwork:\n  allow: [api.example.com]\n")
+    env = base_env(FNGUARD_EXPERIMENTAL_NETWORK="1")
+    p = subprocess.run([helper("refuse"), "getfd", FNGUARD, "run", "-p", str(pol), "--",
+                        "/usr/bin/touch", str(marker)], capture_output=True, text=True,
+                       timeout=TIMEOUT, env=env, stdin=subprocess.DEVNULL)
+    assert p.returncode == EXIT_FNGUARD_FAILED, p.stderr
+    assert not marker.exists()
+    assert "pidfd_getfd" in p.stderr and "SYS_PTRACE" in p.stderr, p.stderr
+    p2, events = refused_run(tmp_path, "getfd",
+                             "import subprocess; subprocess.run(['/usr/bin/id'])")
+    assert p2.returncode == EXIT_VIOLATION, p2.stderr
+    start = [e for e in events if e["event"] == "start"][0]
+    assert start["features"]["pidfd_getfd"] is False, start
