@@ -159,7 +159,7 @@ static int dns_name(struct dns_cur *c, char **name, size_t *enclen, bool *compre
 	long enc = 0;
 	int r;
 
-	/* c-ares reads the first length byte before checking the end. */
+	/* c-ares refuses this too, but only as a bad name. */
 	if (c->off >= c->len)
 		return dns_fail(c, "truncated at offset %zu", c->off);
 	r = ares_expand_name(c->pkt + c->off, c->pkt, (int)c->len, &s, &enc);
@@ -299,8 +299,8 @@ static int dns_query_span(struct dns_cur *c, struct dns_query *q, size_t *qend)
 	if (compressed)
 		return dns_fail(c, "compressed question name");
 	*qend = c->off;
-	/* glibc (always since 2.34) and node send an EDNS OPT record;
-	 * nothing else belongs in a query. */
+	/* glibc with "options edns0", dig and c-ares with ARES_FLAG_EDNS
+	 * send an EDNS OPT record; nothing else belongs in a query. */
 	if (h.ar) {
 		if ((r = dns_rr(c, false, &opt)) < 0)
 			return r;
@@ -511,7 +511,8 @@ int dns_parse_answer(const uint8_t *pkt, size_t len, const struct dns_query *q,
 
 	if (!a)
 		return -EINVAL;
-	dns_answer_clear(a);
+	/* Overwritten, not cleared: *a may be uninitialised. */
+	*a = tmp;
 	if (!pkt || !q)
 		return -EINVAL;
 	if ((r = dns_header(&c, &h)) < 0)
