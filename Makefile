@@ -144,6 +144,8 @@ demo: deps all
 bench: deps all helpers
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
 		$(PYTHON) tests/bench/bench.py
+	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
+		$(PYTHON) tests/bench/bench_net.py
 
 PREFIX ?= /usr/local
 install: all

@@ -61,10 +61,14 @@ static pid_t tgid_of(pid_t tid)
 /* A copy of the workload's socket in our fd table, or -errno. */
 static int grab_socket(pid_t tid, int fd)
 {
-	pid_t tgid = tgid_of(tid);
-	if (tgid <= 0)
-		return -ESRCH;
-	_cleanup_fd_ int pidfd = sys_pidfd_open(tgid, 0);
+	/* A thread's own pidfd (6.9) saves reading /proc for its group. */
+	_cleanup_fd_ int pidfd = sys_pidfd_open(tid, PIDFD_THREAD);
+	if (pidfd < 0 && errno == EINVAL) {
+		pid_t tgid = tgid_of(tid);
+		if (tgid <= 0)
+			return -ESRCH;
+		pidfd = sys_pidfd_open(tgid, 0);
+	}
 	if (pidfd < 0)
 		return -errno;
 	int copy = sys_pidfd_getfd(pidfd, fd);
@@ -228,12 +232,9 @@ static int read_addr(const struct seccomp_notif *req, struct net_call *c, uint64
 {
 	if (len > sizeof c->ss)
 		return -EINVAL;
-	_cleanup_fd_ int mem = sys_open_mem(c->tid);
-	if (mem < 0)
-		return mem;
 	memset(&c->ss, 0, sizeof c->ss);
 	c->len = (socklen_t)len;
-	if (len && sys_read_mem(mem, ptr, &c->ss, len) < 0)
+	if (len && sys_peek(c->tid, ptr, &c->ss, len) < 0)
 		return -EFAULT;
 	(void)req;
 	return 0;
@@ -293,8 +294,7 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 	_cleanup_free_ char *data = rc == 0 ? malloc(len ? len : 1) : NULL;
 	if (rc == 0 && !data)
 		rc = -ENOMEM;
-	_cleanup_fd_ int mem = rc == 0 ? sys_open_mem(c.tid) : -1;
-	if (rc == 0 && len && (mem < 0 || sys_read_mem(mem, buf, data, len) < 0))
+	if (rc == 0 && len && sys_peek(c.tid, buf, data, len) < 0)
 		rc = -EFAULT;
 	if (!sys_notif_valid(s->notify_fd, req->id))
 		return;

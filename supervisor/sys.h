@@ -48,6 +48,10 @@ ssize_t sys_read_cstr(int memfd, uint64_t addr, char *buf, size_t max);
 /* Reads `len` bytes at addr (whole or -EIO). */
 int sys_read_mem(int memfd, uint64_t addr, void *buf, size_t len);
 
+/* Reads len bytes at addr in pid's memory with one process_vm_readv:
+ * cheaper than /proc/PID/mem for small structures. 0 or -errno. */
+int sys_peek(pid_t pid, uint64_t addr, void *buf, size_t len);
+
 /* readlink into buf, NUL-terminated; returns length or -errno. */
 ssize_t sys_readlink(const char *path, char *buf, size_t size);
 
