@@ -83,7 +83,7 @@ static bool prefix_match(const uint8_t *a, const uint8_t *net, int prefix)
 	return (a[full] & mask) == (net[full] & mask);
 }
 
-static bool cidr_matches(const struct pol_net_entry *e, const struct pol_addr *a)
+static bool cidr_covers(const struct pol_net_entry *e, const struct pol_addr *a)
 {
 	int bits = e->family == AF_INET ? 32 : 128;
 
@@ -93,7 +93,29 @@ static bool cidr_matches(const struct pol_net_entry *e, const struct pol_addr *a
 	 * addr[16]. */
 	if (e->prefix < 0 || e->prefix > bits)
 		return false;
-	return prefix_match(a->addr, e->addr, e->prefix) && pol_net_entry_port_ok(e, a->port);
+	return prefix_match(a->addr, e->addr, e->prefix);
+}
+
+static bool cidr_matches(const struct pol_net_entry *e, const struct pol_addr *a)
+{
+	return cidr_covers(e, a) && pol_net_entry_port_ok(e, a->port);
+}
+
+bool pol_net_addr_any_port(const struct policy *p, const struct pol_addr *a)
+{
+	struct pol_addr n;
+
+	if (!p || !p->network.present)
+		return true;
+	if (!a)
+		return false;
+	if (p->network.loopback && is_loopback_raw(a))
+		return true;
+	pol_addr_normalize(a, &n);
+	for (size_t i = 0; i < p->network.n_allow; i++)
+		if (cidr_covers(&p->network.allow[i], &n))
+			return true;
+	return false;
 }
 
 void pol_net_addr_verdict(const struct policy *p, const struct pol_addr *a, struct pol_verdict *out)

@@ -225,6 +225,11 @@ bool pol_addr_is_loopback(const struct pol_addr *a);
 void pol_net_addr_verdict(const struct policy *p, const struct pol_addr *a,
 			  struct pol_verdict *out);
 
+/* True when some static rule (loopback or a CIDR) covers the address on
+ * any port: for the UDP connect to port 0 that glibc's getaddrinfo makes
+ * to sort addresses (RFC 3484), which sends nothing. */
+bool pol_net_addr_any_port(const struct policy *p, const struct pol_addr *a);
+
 /* True when a DNS name (any case, trailing dot ignored) is allowed by
  * entry e: exact for POL_NET_DOMAIN, a strict subdomain for
  * POL_NET_WILDCARD; never for CIDR entries, nor for names with an empty

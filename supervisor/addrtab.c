@@ -109,6 +109,18 @@ const char *addrtab_name(struct addrtab *t, const struct pol_addr *addr, int64_t
 	return NULL;
 }
 
+bool addrtab_any(struct addrtab *t, const struct pol_addr *addr, int64_t now_ms)
+{
+	struct pol_addr a;
+
+	pol_addr_normalize(addr, &a);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].expires_ms >= now_ms && t->v[i].rule != ADDRTAB_NO_RULE &&
+		    same_addr(&t->v[i], &a))
+			return true;
+	return false;
+}
+
 void addrtab_expire(struct addrtab *t, int64_t now_ms)
 {
 	size_t keep = 0;

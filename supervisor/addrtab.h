@@ -30,6 +30,14 @@ const char *addrtab_lookup(struct addrtab *t, const struct pol_network *net,
  * refused connect to the name that resolved to it. */
 const char *addrtab_name(struct addrtab *t, const struct pol_addr *addr, int64_t now_ms);
 
+/* True when a live record with a real rule (not a name-only record)
+ * exists for addr, whatever the port. */
+bool addrtab_any(struct addrtab *t, const struct pol_addr *addr, int64_t now_ms);
+
+/* The rule index of name-only records: addresses of names answered while
+ * no rule allowed them (audit), kept to attribute refused connects. */
+#define ADDRTAB_NO_RULE ((size_t)-1)
+
 /* Drops records expired before now_ms. */
 void addrtab_expire(struct addrtab *t, int64_t now_ms);
 

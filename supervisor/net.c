@@ -180,6 +180,15 @@ static bool judge(struct sup *s, const struct net_call *c, const char **domain, 
 		}
 		*domain = addrtab_name(s->addrs, &c->a, now);
 	}
+	/* glibc's getaddrinfo connects a UDP socket to port 0 of each answer
+	 * only to learn the source address it would use (RFC 3484 sorting);
+	 * nothing is sent. Allow it to any address some rule covers. */
+	if (c->a.port == 0 && c->proto && strcmp(c->proto, "udp") == 0 &&
+	    (pol_net_addr_any_port(s->pol, &c->a) ||
+	     (*domain && addrtab_any(s->addrs, &c->a, now)))) {
+		*rule = "address-selection";
+		return true;
+	}
 	*rule = "network.allow";
 	return false;
 }

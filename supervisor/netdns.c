@@ -98,13 +98,23 @@ static void learned(void *arg, const struct dns_query *q, const struct dns_answe
 	struct sup *s = d->s;
 	int64_t now = util_mono_ms();
 
+	bool any = false;
 	for (size_t idx = 0; pol_net_name_match(s->pol, q->name, &idx); idx++) {
+		any = true;
 		for (size_t i = 0; i < a->n_addrs; i++) {
 			struct pol_addr pa = { .family = a->addrs[i].family };
 			memcpy(pa.addr, a->addrs[i].addr, 16);
 			addrtab_add(s->addrs, &pa, q->name, idx,
 				    now + (int64_t)a->addrs[i].ttl * 1000 + DNS_GRACE_MS);
 		}
+	}
+	/* A name let through by audit or `log`: remember it for attribution
+	 * only, so a later connect names the domain but is not allowed. */
+	for (size_t i = 0; !any && i < a->n_addrs; i++) {
+		struct pol_addr pa = { .family = a->addrs[i].family };
+		memcpy(pa.addr, a->addrs[i].addr, 16);
+		addrtab_add(s->addrs, &pa, q->name, ADDRTAB_NO_RULE,
+			    now + (int64_t)a->addrs[i].ttl * 1000 + DNS_GRACE_MS);
 	}
 }
 

@@ -340,6 +340,15 @@ static void tcp_accept(struct stub *s)
 	}
 }
 
+/* Drops the query of len bytes (and its length prefix) from the buffer. */
+static void tcp_consume(struct tcp_sess *t, size_t len)
+{
+	if (t->cfd < 0)
+		return;
+	memmove(t->in, t->in + 2 + len, t->in_len - 2 - len);
+	t->in_len -= 2 + len;
+}
+
 /* A complete query from the client: judge it, answer or go upstream. */
 static void tcp_query(struct stub *s, struct tcp_sess *t, int64_t now)
 {
@@ -353,10 +362,7 @@ static void tcp_query(struct stub *s, struct tcp_sess *t, int64_t now)
 	}
 	if (s->h.decide(s->h.arg, &t->q, t->client_port) == STUB_REFUSE) {
 		tcp_error(t, q, len, 3 /* NXDOMAIN */);
-		if (t->cfd >= 0) {
-			memmove(t->in, t->in + 2 + len, t->in_len - 2 - len);
-			t->in_len -= 2 + len;
-		}
+		tcp_consume(t, len);
 		return;
 	}
 	int fd = socket(s->ns[0].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -365,12 +371,26 @@ static void tcp_query(struct stub *s, struct tcp_sess *t, int64_t now)
 		if (fd >= 0)
 			close(fd);
 		tcp_error(t, q, len, 2 /* SERVFAIL */);
+		tcp_consume(t, len);
 		return;
 	}
 	t->ufd = fd;
 	t->up_sent = false;
 	t->up_len = 0;
 	t->deadline = now + STUB_TIMEOUT_MS;
+}
+
+/* Serves every complete query already buffered, one at a time: glibc
+ * pipelines A and AAAA on one connection after a TC=1 answer. */
+static void tcp_next(struct stub *s, struct tcp_sess *t, int64_t now)
+{
+	while (t->cfd >= 0 && t->ufd < 0 && t->in_len >= 2 &&
+	       t->in_len >= 2 + ((size_t)t->in[0] << 8 | t->in[1])) {
+		size_t before = t->in_len;
+		tcp_query(s, t, now);
+		if (t->ufd >= 0 || t->cfd < 0 || t->in_len == before)
+			break; /* gone upstream, closed, or stuck */
+	}
 }
 
 static void tcp_from_client(struct stub *s, struct tcp_sess *t, int64_t now)
@@ -382,11 +402,10 @@ static void tcp_from_client(struct stub *s, struct tcp_sess *t, int64_t now)
 		return;
 	}
 	t->in_len += (size_t)n;
-	if (t->in_len >= 2 && t->in_len >= 2 + ((size_t)t->in[0] << 8 | t->in[1]))
-		tcp_query(s, t, now);
+	tcp_next(s, t, now);
 }
 
-static void tcp_from_upstream(struct stub *s, struct tcp_sess *t)
+static void tcp_from_upstream(struct stub *s, struct tcp_sess *t, int64_t now)
 {
 	size_t qlen = (size_t)t->in[0] << 8 | t->in[1];
 
@@ -398,6 +417,8 @@ static void tcp_from_upstream(struct stub *s, struct tcp_sess *t)
 			close(t->ufd);
 			t->ufd = -1;
 			tcp_error(t, t->in + 2, qlen, 2);
+			tcp_consume(t, qlen);
+			tcp_next(s, t, now);
 			return;
 		}
 		t->up_sent = true;
@@ -425,10 +446,8 @@ static void tcp_from_upstream(struct stub *s, struct tcp_sess *t)
 			return;
 		}
 	}
-	if (t->cfd >= 0) {
-		memmove(t->in, t->in + 2 + qlen, t->in_len - 2 - qlen);
-		t->in_len -= 2 + qlen;
-	}
+	tcp_consume(t, qlen);
+	tcp_next(s, t, now);
 }
 
 void stub_handle(struct stub *s, const struct pollfd *fds, size_t n, int64_t now_ms)
@@ -448,7 +467,7 @@ void stub_handle(struct stub *s, const struct pollfd *fds, size_t n, int64_t now
 		for (size_t j = 0; j < STUB_MAX_TCP && !done; j++) {
 			struct tcp_sess *t = &s->t[j];
 			if (t->cfd >= 0 && t->ufd == fds[i].fd) {
-				tcp_from_upstream(s, t);
+				tcp_from_upstream(s, t, now_ms);
 				done = true;
 			} else if (t->cfd >= 0 && t->ufd < 0 && t->cfd == fds[i].fd) {
 				tcp_from_client(s, t, now_ms);
@@ -473,9 +492,12 @@ void stub_handle(struct stub *s, const struct pollfd *fds, size_t n, int64_t now
 	for (size_t j = 0; j < STUB_MAX_TCP; j++) {
 		struct tcp_sess *t = &s->t[j];
 		if (t->cfd >= 0 && t->ufd >= 0 && t->deadline <= now_ms) {
+			size_t qlen = (size_t)t->in[0] << 8 | t->in[1];
 			close(t->ufd);
 			t->ufd = -1;
-			tcp_error(t, t->in + 2, (size_t)t->in[0] << 8 | t->in[1], 2);
+			tcp_error(t, t->in + 2, qlen, 2);
+			tcp_consume(t, qlen);
+			tcp_next(s, t, now_ms);
 		}
 	}
 }
