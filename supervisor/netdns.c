@@ -77,9 +77,12 @@ static enum stub_verdict decide(void *arg, const struct dns_query *q, uint16_t c
 			cJSON_AddStringToObject(
 				ev, "rule", ok ? s->pol->network.allow[idx].text : "network.allow");
 			if (!ok)
-				cJSON_AddStringToObject(ev, "reason",
-							"name not in network.allow: never sent "
-							"upstream");
+				cJSON_AddStringToObject(
+					ev, "reason",
+					eff == POL_ACT_LOG
+						? "name not in network.allow (let through: "
+						  "audit/log)"
+						: "name not in network.allow: never sent upstream");
 			log_emit(s->log, ev);
 		}
 	} else {
