@@ -377,15 +377,10 @@ static int setup_signals(sigset_t *orig)
  * the policy says, so refuse instead; `check` still validates them. */
 static int refuse_unenforced(const struct policy *p, const char *path)
 {
-	/* The network handler is being built: tests switch it on explicitly
-	 * until DNS and sendmsg are covered too. */
-	const char *xnet = getenv("FNGUARD_EXPERIMENTAL_NETWORK");
-	bool net_ok = xnet && strcmp(xnet, "1") == 0;
 	const struct {
 		bool present;
 		const char *what;
 	} s[] = {
-		{ p->network.present && !net_ok, "network (domain and address allowlist)" },
 		{ p->code.present, "code (validation of code files on open)" },
 		{ p->events.present, "events (Runtime API event inspection)" },
 		{ p->responses.present, "responses (Runtime API response inspection)" },

@@ -5,7 +5,7 @@ Every workload times its own loop (process start and exit left out) and
 prints nanoseconds; bare and wrapped runs are interleaved (bare, wrapped,
 bare, ...), and the "added" figure is the median over the pairs of
 (wrapped - bare) / operations. Wrapped: `fnguard run -p POLICY --log
-/dev/null --` with FNGUARD_EXPERIMENTAL_NETWORK=1 and a policy whose
+/dev/null --` with a policy whose
 network.allow names the target, so every connect is really judged.
 
 1. TCP connect + close to a 127.0.0.1 listener (tests/helpers/connect_loop,
@@ -46,7 +46,7 @@ REQUESTS = int(os.environ.get("BENCH_NET_REQUESTS", "1000"))
 CONNECT_GOAL_US, LOOKUP_GOAL_US = 30, 150
 PY = "/usr/bin/python3"
 
-ENV = dict(bench.ENV, FNGUARD_EXPERIMENTAL_NETWORK="1")
+ENV = dict(bench.ENV)
 
 HTTP_LOOP = """
 import http.client, sys, time
@@ -196,7 +196,7 @@ def main():
     print("# fnguard network benchmark\n")
     print(f"- machine: {ncpu} CPUs, Linux {kernel}, {cpu}")
     print(f"- date: {now}")
-    print(f"- fnguard: {version}, tier {tier}, FNGUARD_EXPERIMENTAL_NETWORK=1\n")
+    print(f"- fnguard: {version}, tier {tier}\n")
     sys.stdout.flush()
     tmp = tempfile.mkdtemp(prefix="fng-bench-net-")
     try:

@@ -85,7 +85,7 @@ def test_without_pidfd_getfd_network_rules_refused_exec_still_works(tmp_path, ke
     marker = tmp_path / "MARKER"
     pol = tmp_path / "net.yaml"
     pol.write_text("version: 1\nnetwork:\n  allow: [api.example.com]\n")
-    env = base_env(FNGUARD_EXPERIMENTAL_NETWORK="1")
+    env = base_env()
     p = subprocess.run([helper("refuse"), "getfd", FNGUARD, "run", "-p", str(pol), "--",
                         "/usr/bin/touch", str(marker)], capture_output=True, text=True,
                        timeout=TIMEOUT, env=env, stdin=subprocess.DEVNULL)

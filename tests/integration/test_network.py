@@ -1,8 +1,7 @@
-"""Network decisions in the kernel tier on loopback: connect and sendto
-judged on a private copy of the address and performed by the supervisor.
-The handler is still being built (DNS stub, sendmsg), so these runs switch
-it on with FNGUARD_EXPERIMENTAL_NETWORK=1; without it `run` refuses a
-network section (test_policy_cli)."""
+"""Network decisions in the kernel tier on loopback: connect, sendto,
+sendmsg and sendmmsg judged on a private copy of the address and performed
+by the supervisor on a copy of the socket. (DNS and real hosts: see
+test_net_world.py.)"""
 import socket
 import threading
 import time
@@ -78,7 +77,7 @@ def server():
 
 
 def net_env():
-    return base_env(FNGUARD_EXPERIMENTAL_NETWORK="1")
+    return base_env()
 
 
 def policy(port, action="kill", loopback=False, extra=""):
