@@ -317,6 +317,12 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
+	if (s->pol->network.present) {
+		cJSON_AddItemToArray(lim, cJSON_CreateString("data sent over an allowed connection "
+							     "is not inspected"));
+		cJSON_AddItemToArray(lim, cJSON_CreateString("covert channels through allowed "
+							     "names are not stopped"));
+	}
 	log_emit(s->log, ev);
 }
 
