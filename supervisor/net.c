@@ -212,6 +212,32 @@ static bool refuse(struct sup *s, const char *event, const struct net_call *c, c
 	return false;
 }
 
+/* Judges c's destination for `event` on the socket copy: DNS goes to the
+ * stub (which judges the name); other inet destinations are judged and
+ * logged here. True when the call may go on. */
+static bool admit(struct sup *s, const char *event, int copy, struct net_call *c,
+		  struct seccomp_notif_resp *resp)
+{
+	const char *domain = NULL, *rule = NULL;
+
+	if (to_stub(s, copy, c) || !c->inet)
+		return true;
+	if (!judge(s, c, &domain, &rule))
+		return refuse(s, event, c, domain, resp);
+	log_net(s, event, "allow", c, domain, rule, NULL);
+	return true;
+}
+
+/* grab_socket(), answering the notification when it fails: a bad fd is
+ * the workload's EBADF, anything else a refusal. */
+static int grab_or_answer(pid_t tid, int fd, struct seccomp_notif_resp *resp)
+{
+	int copy = grab_socket(tid, fd);
+	if (copy < 0)
+		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+	return copy;
+}
+
 /* connect(2) on the copy. A blocking socket would block the supervisor:
  * start the handshake non-blocking, then let the workload's own call
  * wait for it (CONTINUE): on a socket already connecting, the kernel
@@ -270,21 +296,12 @@ static void net_connect(struct sup *s, const struct seccomp_notif *req,
 		return;
 	}
 	to_pol_addr(&c);
-	_cleanup_fd_ int copy = grab_socket(c.tid, c.fd);
-	if (copy < 0) {
-		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+	_cleanup_fd_ int copy = grab_or_answer(c.tid, c.fd, resp);
+	if (copy < 0)
 		return;
-	}
 	c.proto = sock_proto(copy);
-	const char *domain = NULL, *rule = NULL;
-	if (!to_stub(s, copy, &c)) {
-		if (c.inet && !judge(s, &c, &domain, &rule) &&
-		    !refuse(s, "connect", &c, domain, resp))
-			return;
-		if (c.inet)
-			log_net(s, "connect", "allow", &c, domain, rule, NULL);
-	}
-	do_connect(&c, copy, resp);
+	if (admit(s, "connect", copy, &c, resp))
+		do_connect(&c, copy, resp);
 }
 
 /* sendto with a destination: judged, then sent by the supervisor with the
@@ -322,19 +339,12 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 		return;
 	}
 	to_pol_addr(&c);
-	_cleanup_fd_ int copy = grab_socket(c.tid, c.fd);
-	if (copy < 0) {
-		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+	_cleanup_fd_ int copy = grab_or_answer(c.tid, c.fd, resp);
+	if (copy < 0)
 		return;
-	}
 	c.proto = sock_proto(copy);
-	const char *domain = NULL, *rule = NULL;
-	if (!to_stub(s, copy, &c)) {
-		if (c.inet && !judge(s, &c, &domain, &rule) && !refuse(s, "send", &c, domain, resp))
-			return;
-		if (c.inet)
-			log_net(s, "send", "allow", &c, domain, rule, NULL);
-	}
+	if (!admit(s, "send", copy, &c, resp))
+		return;
 	ssize_t n = sendto(copy, data, len, flags | MSG_NOSIGNAL, (struct sockaddr *)&c.ss, c.len);
 	if (n < 0)
 		resp->error = -errno;
@@ -409,15 +419,8 @@ static ssize_t send_copy(struct sup *s, int copy, struct msg_copy *m, int flags,
 {
 	if (m->has_name) {
 		to_pol_addr(&m->c);
-		const char *domain = NULL, *rule = NULL;
-		if (to_stub(s, copy, &m->c)) {
-			/* the stub judges the name */
-		} else if (m->c.inet && !judge(s, &m->c, &domain, &rule) &&
-			   !refuse(s, "send", &m->c, domain, resp)) {
+		if (!admit(s, "send", copy, &m->c, resp))
 			return -EPERM;
-		} else if (m->c.inet) {
-			log_net(s, "send", "allow", &m->c, domain, rule, NULL);
-		}
 	}
 	struct iovec iov = { m->data, m->len };
 	struct msghdr h = {
@@ -458,12 +461,10 @@ static void net_sendmsg(struct sup *s, const struct seccomp_notif *req,
 {
 	struct msg_copy m = { .c = { .tid = (pid_t)req->pid, .fd = (int)req->data.args[0] } };
 	int flags = (int)req->data.args[2];
-	_cleanup_fd_ int copy = grab_socket(m.c.tid, m.c.fd);
+	_cleanup_fd_ int copy = grab_or_answer(m.c.tid, m.c.fd, resp);
 
-	if (copy < 0) {
-		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+	if (copy < 0)
 		return;
-	}
 	if (passes_through(copy, flags, resp)) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		return;
@@ -492,12 +493,10 @@ static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
 	uint64_t vec = req->data.args[1];
 	unsigned vlen = (unsigned)req->data.args[2];
 	int flags = (int)req->data.args[3];
-	_cleanup_fd_ int copy = grab_socket(tid, (int)req->data.args[0]);
+	_cleanup_fd_ int copy = grab_or_answer(tid, (int)req->data.args[0], resp);
 
-	if (copy < 0) {
-		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+	if (copy < 0)
 		return;
-	}
 	if (passes_through(copy, flags, resp)) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		return;
