@@ -137,6 +137,15 @@ static void log_net(struct sup *s, const char *event, const char *action, const 
 	log_emit(s->log, ev);
 }
 
+static bool is_inet_socket(int copy)
+{
+	int dom = 0;
+	socklen_t l = sizeof dom;
+
+	return getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom == AF_INET ||
+	       dom == AF_INET6;
+}
+
 static const char *sock_proto(int copy)
 {
 	int type = 0;
@@ -287,7 +296,13 @@ static void net_connect(struct sup *s, const struct seccomp_notif *req,
 		resp->error = rc;
 		return;
 	}
-	if (c.ss.ss_family == AF_UNIX) {
+	_cleanup_fd_ int copy = grab_or_answer(c.tid, c.fd, resp);
+	if (copy < 0)
+		return;
+	/* Judged by what the socket is, not by the family the workload wrote:
+	 * a racing thread could turn an AF_UNIX sockaddr into AF_INET after
+	 * the check, and an inet socket would then connect. */
+	if (!is_inet_socket(copy)) {
 		/* Not a network destination; an nscd would resolve for us. */
 		if (is_nscd(&c))
 			resp->error = -ECONNREFUSED;
@@ -296,9 +311,6 @@ static void net_connect(struct sup *s, const struct seccomp_notif *req,
 		return;
 	}
 	to_pol_addr(&c);
-	_cleanup_fd_ int copy = grab_or_answer(c.tid, c.fd, resp);
-	if (copy < 0)
-		return;
 	c.proto = sock_proto(copy);
 	if (admit(s, "connect", copy, &c, resp))
 		do_connect(&c, copy, resp);
@@ -328,7 +340,10 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 		resp->error = rc;
 		return;
 	}
-	if (c.ss.ss_family == AF_UNIX) {
+	_cleanup_fd_ int copy = grab_or_answer(c.tid, c.fd, resp);
+	if (copy < 0)
+		return;
+	if (!is_inet_socket(copy)) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		return;
 	}
@@ -339,9 +354,6 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 		return;
 	}
 	to_pol_addr(&c);
-	_cleanup_fd_ int copy = grab_or_answer(c.tid, c.fd, resp);
-	if (copy < 0)
-		return;
 	c.proto = sock_proto(copy);
 	if (!admit(s, "send", copy, &c, resp))
 		return;
@@ -437,19 +449,22 @@ static ssize_t send_copy(struct sup *s, int copy, struct msg_copy *m, int flags,
 
 /* Unix and netlink sockets cannot reach the network, and TCP ignores a
  * msghdr's name (TCP_FASTOPEN_CONNECT is refused, MSG_FASTOPEN below):
- * those may go on untouched. Datagram sockets are emulated, connected or
- * not, since a racing thread could add a name after the check. */
+ * those may go on untouched. Everything else is emulated, connected or
+ * not, since a racing thread could add a name after the check. An
+ * unknown domain (getsockopt failing) counts as inet: fail closed. */
 static bool passes_through(int copy, int flags, struct seccomp_notif_resp *resp)
 {
-	int dom = 0, type = 0;
-	socklen_t l = sizeof dom;
+	int type = 0, proto = 0;
+	socklen_t l = sizeof type;
 
-	getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &dom, &l);
-	l = sizeof type;
-	getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &l);
-	if (dom != AF_INET && dom != AF_INET6)
+	if (!is_inet_socket(copy))
 		return true;
-	if (type == SOCK_STREAM && !(flags & MSG_FASTOPEN))
+	getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &l);
+	l = sizeof proto;
+	getsockopt(copy, SOL_SOCKET, SO_PROTOCOL, &proto, &l);
+	/* Only TCP ignores the name: SCTP and MPTCP streams may set up an
+	 * association from it. */
+	if (type == SOCK_STREAM && proto == IPPROTO_TCP && !(flags & MSG_FASTOPEN))
 		return true;
 	if (flags & MSG_FASTOPEN)
 		resp->error = -EOPNOTSUPP;

@@ -263,3 +263,16 @@ def test_udp_sendmmsg_stops_at_refused(run_fnguard, server, kernel_tier):
     first = run_fnguard(policy(server.port, "deny"),
                         [helper("udp_mmsg"), str(server.port), FORBIDDEN, ALLOWED], env=net_env())
     assert "ret=-1 errno=1" in first.stdout, first.dump()
+
+
+def test_family_flip_race_never_reaches_forbidden(run_fnguard, server, kernel_tier):
+    """The sockaddr's family flips between AF_UNIX and AF_INET (address
+    FORBIDDEN): deciding by the written family and letting the kernel read
+    it again would connect an inet socket to FORBIDDEN."""
+    race = helper("connect_race")
+    res = run_fnguard(policy(server.port, "deny"),
+                      [race, "1500", ALLOWED, FORBIDDEN, str(server.port), "family"],
+                      env=net_env(), timeout=120)
+    server.settle()
+    assert res.returncode == 0, res.dump()
+    assert server.seen[FORBIDDEN] == 0, f"{server.seen[FORBIDDEN]} connections got through"
