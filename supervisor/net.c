@@ -58,11 +58,18 @@ static pid_t tgid_of(pid_t tid)
 	return tgid;
 }
 
-/* A copy of the workload's socket in our fd table, or -errno. */
-static int grab_socket(pid_t tid, int fd)
+/* A pidfd for the task, kept with its tracee record: pidfd_open and close
+ * on every connect are a tenth of its cost. A traced task's id cannot be
+ * reused before we reap it, and reaping drops the record and the fd. */
+static int task_pidfd(struct sup *s, pid_t tid)
 {
+	struct tracee *t = tracee_get(s->tt, tid, true);
+	if (!t)
+		return -ENOMEM;
+	if (t->pidfd >= 0)
+		return t->pidfd;
 	/* A thread's own pidfd (6.9) saves reading /proc for its group. */
-	_cleanup_fd_ int pidfd = sys_pidfd_open(tid, PIDFD_THREAD);
+	int pidfd = sys_pidfd_open(tid, PIDFD_THREAD);
 	if (pidfd < 0 && errno == EINVAL) {
 		pid_t tgid = tgid_of(tid);
 		if (tgid <= 0)
@@ -71,6 +78,16 @@ static int grab_socket(pid_t tid, int fd)
 	}
 	if (pidfd < 0)
 		return -errno;
+	t->pidfd = pidfd;
+	return pidfd;
+}
+
+/* A copy of the workload's socket in our fd table, or -errno. */
+static int grab_socket(struct sup *s, pid_t tid, int fd)
+{
+	int pidfd = task_pidfd(s, tid);
+	if (pidfd < 0)
+		return pidfd;
 	int copy = sys_pidfd_getfd(pidfd, fd);
 	return copy < 0 ? -errno : copy;
 }
@@ -239,9 +256,9 @@ static bool admit(struct sup *s, const char *event, int copy, struct net_call *c
 
 /* grab_socket(), answering the notification when it fails: a bad fd is
  * the workload's EBADF, anything else a refusal. */
-static int grab_or_answer(pid_t tid, int fd, struct seccomp_notif_resp *resp)
+static int grab_or_answer(struct sup *s, pid_t tid, int fd, struct seccomp_notif_resp *resp)
 {
-	int copy = grab_socket(tid, fd);
+	int copy = grab_socket(s, tid, fd);
 	if (copy < 0)
 		resp->error = copy == -EBADF ? -EBADF : -EPERM;
 	return copy;
@@ -296,13 +313,14 @@ static void net_connect(struct sup *s, const struct seccomp_notif *req,
 		resp->error = rc;
 		return;
 	}
-	_cleanup_fd_ int copy = grab_or_answer(c.tid, c.fd, resp);
+	_cleanup_fd_ int copy = grab_or_answer(s, c.tid, c.fd, resp);
 	if (copy < 0)
 		return;
 	/* Judged by what the socket is, not by the family the workload wrote:
 	 * a racing thread could turn an AF_UNIX sockaddr into AF_INET after
 	 * the check, and an inet socket would then connect. */
-	if (!is_inet_socket(copy)) {
+	bool inet_family = c.ss.ss_family == AF_INET || c.ss.ss_family == AF_INET6;
+	if (!inet_family && !is_inet_socket(copy)) {
 		/* Not a network destination; an nscd would resolve for us. */
 		if (is_nscd(&c))
 			resp->error = -ECONNREFUSED;
@@ -340,10 +358,14 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 		resp->error = rc;
 		return;
 	}
-	_cleanup_fd_ int copy = grab_or_answer(c.tid, c.fd, resp);
+	_cleanup_fd_ int copy = grab_or_answer(s, c.tid, c.fd, resp);
 	if (copy < 0)
 		return;
-	if (!is_inet_socket(copy)) {
+	/* An inet family is performed on our copy with our copy of the
+	 * address whatever the socket is; anything else goes on only on a
+	 * socket that cannot reach the network. */
+	bool inet_family = c.ss.ss_family == AF_INET || c.ss.ss_family == AF_INET6;
+	if (!inet_family && !is_inet_socket(copy)) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		return;
 	}
@@ -476,7 +498,7 @@ static void net_sendmsg(struct sup *s, const struct seccomp_notif *req,
 {
 	struct msg_copy m = { .c = { .tid = (pid_t)req->pid, .fd = (int)req->data.args[0] } };
 	int flags = (int)req->data.args[2];
-	_cleanup_fd_ int copy = grab_or_answer(m.c.tid, m.c.fd, resp);
+	_cleanup_fd_ int copy = grab_or_answer(s, m.c.tid, m.c.fd, resp);
 
 	if (copy < 0)
 		return;
@@ -508,7 +530,7 @@ static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
 	uint64_t vec = req->data.args[1];
 	unsigned vlen = (unsigned)req->data.args[2];
 	int flags = (int)req->data.args[3];
-	_cleanup_fd_ int copy = grab_or_answer(tid, (int)req->data.args[0], resp);
+	_cleanup_fd_ int copy = grab_or_answer(s, tid, (int)req->data.args[0], resp);
 
 	if (copy < 0)
 		return;
@@ -592,7 +614,7 @@ static int stub_socket(struct sup *s, pid_t tid, int fd, ino_t *ino)
 
 	if (!s->dns)
 		return -1;
-	int copy = grab_socket(tid, fd);
+	int copy = grab_socket(s, tid, fd);
 	if (copy < 0)
 		return -1;
 	if (fstat(copy, &st) < 0 || !netdns_find(s->dns, st.st_ino)) {

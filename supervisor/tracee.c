@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct tracee_tab {
 	struct tracee *slots; /* tid 0 marks an empty slot */
@@ -35,6 +36,9 @@ void tracee_tab_free(struct tracee_tab *t)
 {
 	if (!t)
 		return;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].tid && t->slots[i].pidfd >= 0)
+			close(t->slots[i].pidfd);
 	free(t->slots);
 	free(t);
 }
@@ -78,6 +82,7 @@ struct tracee *tracee_get(struct tracee_tab *t, pid_t tid, bool create)
 	}
 	memset(&t->slots[i], 0, sizeof t->slots[i]);
 	t->slots[i].tid = tid;
+	t->slots[i].pidfd = -1;
 	t->n++;
 	return &t->slots[i];
 }
@@ -91,6 +96,8 @@ void tracee_del(struct tracee_tab *t, pid_t tid)
 		i = (i + 1) & mask;
 	if (!t->slots[i].tid)
 		return;
+	if (t->slots[i].pidfd >= 0)
+		close(t->slots[i].pidfd);
 	t->n--;
 	/* Shift later members of the probe run back into the hole. */
 	size_t hole = i;

@@ -20,6 +20,7 @@ struct tracee {
 	 * interpreter (the identity check alone would accept any script
 	 * with the same interpreter swapped in by a racing thread). */
 	char exp_script[256];
+	int pidfd; /* -1, or a pidfd of this task (owned: closed on delete) */
 };
 
 struct tracee_tab;
