@@ -151,7 +151,9 @@ PREFIX ?= /usr/local
 install: all
 	install -D -m 0755 $(BUILD)/fnguard $(DESTDIR)$(PREFIX)/bin/fnguard
 	install -d $(DESTDIR)$(PREFIX)/share/fnguard/examples
-	install -m 0644 policy/examples/*.yaml $(DESTDIR)$(PREFIX)/share/fnguard/examples/
+	install -m 0644 policy/examples/*.yaml policy/examples/*.txt $(DESTDIR)$(PREFIX)/share/fnguard/examples/
+	install -d $(DESTDIR)$(PREFIX)/share/fnguard/rules
+	install -m 0644 rules/packs/*.yaml $(DESTDIR)$(PREFIX)/share/fnguard/rules/
 
 layer:
 	@echo "make layer: the Lambda layer is built by issue 5 (tools/); not in this build yet" >&2

@@ -13,6 +13,7 @@ void cli_usage(FILE *f)
 	      "  fnguard run [-p POLICY] [--mode enforce|audit] [--log FILE]\n"
 	      "              [--tier auto|kernel|preload] -- COMMAND [ARG...]\n"
 	      "  fnguard check POLICY...\n"
+	      "  fnguard scan [-p POLICY] [--rules FILE]... [--format text|json|sarif] PATH...\n"
 	      "  fnguard probe [--json]\n"
 	      "  fnguard --version | --help\n"
 	      "\n"

@@ -7,6 +7,7 @@
 int cli_run(int argc, char **argv);   /* run.c */
 int cli_check(int argc, char **argv); /* run.c */
 int cli_probe(int argc, char **argv); /* main.c */
+int cli_scan(int argc, char **argv);  /* scan.c */
 void cli_usage(FILE *f);              /* main.c */
 
 #endif

@@ -22,7 +22,9 @@ int main(int argc, char **argv)
 		cli_usage(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "scan") || !strcmp(cmd, "report") || !strcmp(cmd, "learn")) {
+	if (!strcmp(cmd, "scan"))
+		return cli_scan(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report") || !strcmp(cmd, "learn")) {
 		fprintf(stderr, "fnguard: '%s' is not in this build yet\n", cmd);
 		return 2;
 	}

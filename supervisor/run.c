@@ -19,6 +19,7 @@
 #include "filter.h"
 #include "launch.h"
 #include "netdns.h"
+#include "rules.h"
 #include "sup.h"
 #include "sys.h"
 #include "util.h"
@@ -102,6 +103,22 @@ static int load_policy(const char *path, struct policy **out, char sha[65])
 	return rc < 0 ? -1 : 0;
 }
 
+/* Compiles code.rules and code.rule_files the way run and scan will, so
+ * a missing rule file or a bad regex in one is a FILE:LINE:COL error now. */
+static int check_rules(const struct policy *p)
+{
+	struct rules *r = rules_new();
+	struct pol_diags d = { 0 };
+	int rc = r ? rules_from_policy(r, p, &d) : -ENOMEM;
+
+	if (rc == -ENOMEM)
+		fprintf(stderr, "fnguard: out of memory compiling the rules of %s\n", p->file);
+	print_diags(&d);
+	pol_diags_clear(&d);
+	rules_free(r);
+	return rc;
+}
+
 int cli_check(int argc, char **argv)
 {
 	int bad = 0;
@@ -115,6 +132,11 @@ int cli_check(int argc, char **argv)
 		char sha[65];
 		if (load_policy(argv[i], &p, sha) < 0) {
 			bad = 1;
+			continue;
+		}
+		if (check_rules(p) < 0) {
+			bad = 1;
+			policy_free(p);
 			continue;
 		}
 		printf("%s: valid\n", argv[i]);

@@ -1,0 +1,72 @@
+/* The rule engine: PCRE2 patterns compiled once with JIT, run over code
+ * files. Rules come from the policy (code.rules), from rule packs (YAML)
+ * and from protectLambda-style text files (one regex per line, '#'
+ * comments). Used by `fnguard scan`, the pre-launch scan and the open
+ * handler alike. No system calls except reading rule files. */
+#ifndef FNG_RULES_H
+#define FNG_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy.h"
+
+struct rules; /* a compiled rule set */
+
+struct rules_finding {
+	const char *rule_id;  /* borrowed from the set */
+	const char *message;  /* may be NULL */
+	const char *severity; /* may be NULL: low | medium | high | critical */
+	const char *source;   /* where the rule came from: "policy", a file path */
+	size_t line, col;     /* 1-based; col counts bytes */
+	size_t offset, len;   /* the match in the scanned buffer */
+};
+
+struct rules *rules_new(void);
+void rules_free(struct rules *r); /* accepts NULL */
+
+/* Adds one rule, compiled (with JIT) now. exts: NULL for every code file,
+ * else a NULL-terminated list of extensions with the dot (".py").
+ * Returns 0, or -EINVAL with the PCRE2 message and offset in err. */
+int rules_add(struct rules *r, const char *id, const char *pattern, const char *message,
+	      const char *severity, const char *const *exts, const char *source, char *err,
+	      size_t errlen);
+
+/* Loads a rule file: a YAML pack (.yaml/.yml) or a protectLambda text
+ * file (anything else; rule ids are "BASENAME:LINE"). Every problem goes
+ * to diags as FILE:LINE:COL; returns 0 or -EINVAL (nothing added from a
+ * file with errors) or -errno when the file cannot be read. */
+int rules_load_file(struct rules *r, const char *path, struct pol_diags *diags);
+
+/* code.rules and code.rule_files of a policy (rule files relative to the
+ * directory of p->file). */
+int rules_from_policy(struct rules *r, const struct policy *p, struct pol_diags *diags);
+
+/* Loads every *.yaml pack in dir (the packs shipped with fnguard). */
+int rules_load_dir(struct rules *r, const char *dir, struct pol_diags *diags);
+
+/* Where the shipped packs are: $FNGUARD_RULES_DIR, else next to the
+ * binary (../share/fnguard/rules installed, ../rules/packs in the build
+ * tree). Returns a static path or NULL. */
+const char *rules_default_dir(void);
+
+/* Calls cb for each finding in buf (the contents of a file named path,
+ * whose extension selects the rules): at most one finding per rule per
+ * line, in file order. cb returns false to stop. Returns the number of
+ * findings reported, or -errno (-ENOMEM, -E2BIG past the match limits). */
+typedef bool (*rules_cb)(void *arg, const struct rules_finding *f);
+int rules_scan(const struct rules *r, const char *path, const char *buf, size_t len, rules_cb cb,
+	       void *arg);
+
+size_t rules_count(const struct rules *r);
+
+/* Size of rule i's JIT code (PCRE2_INFO_JITSIZE); 0 when the rule runs
+ * in the interpreter (JIT unavailable) or i is out of range. For tests
+ * and diagnostics. */
+size_t rules_jit_size(const struct rules *r, size_t i);
+
+/* True when path has one of the code extensions (default list:
+ * .py .js .mjs .cjs .rb .php .pl .sh). */
+bool rules_is_code_file(const char *path);
+
+#endif
