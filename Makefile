@@ -141,11 +141,13 @@ integration: all helpers
 demo: deps all
 	$(Q)tools/demo.sh $(CURDIR)/$(BUILD)/fnguard
 
-bench: deps all helpers
+bench: all helpers
+	$(Q)tools/deps.sh bench
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
 		$(PYTHON) tests/bench/bench.py
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
 		$(PYTHON) tests/bench/bench_net.py
+	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/fp_packs.py
 
 PREFIX ?= /usr/local
 install: all

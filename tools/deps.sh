@@ -7,6 +7,13 @@ PKGS="build-essential pkg-config clang clang-format llvm libclang-rt-14-dev \
 libseccomp-dev libpcre2-dev libyaml-dev libcjson-dev nettle-dev libc-ares-dev \
 python3 python3-pytest nodejs strace bubblewrap iproute2 curl"
 
+# `deps.sh bench`: also the third-party code the rule packs' false-positive
+# figures are measured on (tests/bench/fp_packs.py).
+if [ "${1:-}" = bench ]; then
+	PKGS="$PKGS linux-perf hyperfine python3-botocore python3-requests python3-urllib3 \
+node-express node-lodash node-debug node-axios node-commander node-yargs node-minimist"
+fi
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -1,0 +1,6 @@
+// expect: node-fromcharcode-chain node-hex-escaped-eval node-base64-blob
+const m = String.fromCharCode(99, 104, 105, 108, 100, 95, 112, 114, 111, 99);
+const n = String.fromCharCode(101)+String.fromCharCode(118)+String.fromCharCode(97)+String.fromCharCode(108);
+eval("\x72\x65\x71\x75\x69\x72\x65\x28");
+Function('\u0072\u0065\u0074\u0075\u0072\u006e')();
+const blob = "QYtYd1m4fHtBXA9yIShU3aKTvmcohTZ3Nd8piuuq3glqxzLORuS5jjjoqirvT34MNZOyVKB3/WiPoBdsK9cqT6kfT8yyKKkZu4/TvFASBtv3Mu7ptLMguUz1zHFOE9scHAa1kO/UZQQPssP6Ob0Wu04TW5aks3UD9F4gtEMqsa/HXhJo0IsXCS0diUpEO0P6xmzYsc53pHVZTQEJdqwPKUq5Gg9DkievS35R2DldBoEvi0VmGhwJTkaVnZN8verz+tnT5P4VRMWIhVtb7OlNAVN1pBUE2odDecKiX7ZjXt12I0OWMrOvHnVWkJsa/63Ln3JKw9a2xXjXgZS+0d9RvAFJmDuYkVgWQApCmjrCau7t/1lFDA+wdqETtGncamjFaL0c3vwfC88hYIPfTzrQHYAalYYoOgp6JwugVENoSp8HS36yZ+aFBQmGWzSy/7K5BPGjh6P6jEeZ0GiBcVcqL374Rz1uJEcQW3fMOVKGPa+ZBVNsTz1qoXggPBa2Zc3F77DUNfn4hkYgzTPJRmmqdLysnsqPmwfgOIEqd2qSK673326BfeHPovKRPBTm9B2geYDo72tkS5GaXEsCq9Cmx75PWwSNkJFJc2AZxLH8LV/CfIXwaeRCnWnEuZGShoyVFPrFKaXYQdeipOGP5VaKvpKPv5qVNyezEyyeHgs842A8cZpVQulJVr7AL8zaPvrXeqmR+4f1hJ64Xu3Xn2CEyB43/Cy2bnwP4dEt1EMZBYTm50u/Yl00QldT/KlvLbM0q0vilh1BB2GHdjKnfjmOUCvUq/SEkl1b";

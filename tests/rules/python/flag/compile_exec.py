@@ -1,0 +1,4 @@
+# expect: py-compile-exec
+source = fetch_plugin()
+code = compile(source, "<plugin>", "exec")
+exec(code, {})
