@@ -233,6 +233,22 @@ static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const
 		if ((rc = add_refusal(ctx, &refusals[i], o)) < 0)
 			return rc;
 	}
+	if (o->code) {
+		/* Only opens for reading can load code; O_PATH ones come along
+		 * (O_RDONLY is 0) and are let go by the handler. */
+		struct scmp_arg_cmp ro1 = SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY);
+		struct scmp_arg_cmp ro2 = SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY);
+		*what = "open";
+		if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_open, 1, &ro1)) < 0)
+			return rc;
+		*what = "openat";
+		if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_openat, 1, &ro2)) < 0)
+			return rc;
+		/* openat2 keeps its flags behind a pointer. */
+		*what = "openat2";
+		if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_openat2, 0, NULL)) < 0)
+			return rc;
+	}
 	if (!o->net)
 		return 0;
 	/* Every destination passes the net handler, which decides on its own
@@ -325,6 +341,10 @@ void sup_filter_classify(long nr, struct sup_trap_info *out)
 	memset(out, 0, sizeof *out);
 	if (nr == SYS_execve || nr == SYS_execveat) {
 		out->kind = SUP_TRAP_EXEC;
+		return;
+	}
+	if (nr == SYS_open || nr == SYS_openat || nr == SYS_openat2) {
+		out->kind = SUP_TRAP_OPEN;
 		return;
 	}
 	if (nr == SYS_connect || nr == SYS_sendto || nr == SYS_sendmsg || nr == SYS_sendmmsg ||

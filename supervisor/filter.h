@@ -13,6 +13,7 @@ struct sup_filter_opts {
 	pid_t supervisor_pid;  /* signals and pid-taking calls aimed here are refused */
 	pid_t supervisor_pgid; /* kill(-pgid, ...) is refused */
 	bool net;              /* network rules: trap connect/send, limit socket() */
+	bool code;             /* code rules: trap read-only opens */
 };
 
 /* Builds the filter into *prog (prog->filter is malloc'd; release with
@@ -27,6 +28,7 @@ enum sup_trap {
 	SUP_TRAP_EXEC,     /* execve, execveat: the exec handler decides */
 	SUP_TRAP_REFUSE,   /* anti-escape: always refused, logged as a deny */
 	SUP_TRAP_NET,      /* connect, sendto/sendmsg/sendmmsg: the net handler */
+	SUP_TRAP_OPEN,     /* open, openat, openat2 for reading: the code handler */
 };
 
 struct sup_trap_info {

@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "filter.h"
+#include "codeopen.h"
 #include "netdns.h"
 #include "sup.h"
 #include "sys.h"
@@ -129,12 +130,23 @@ static void handle_notification(struct sup *s, struct seccomp_notif *req,
 	case SUP_TRAP_NET:
 		sup_net_notify(s, req, resp);
 		break;
+	case SUP_TRAP_OPEN:
+		if (s->code) {
+			bool answered;
+			sup_code_notify(s, req, resp, &answered);
+			if (answered)
+				goto sent;
+		} else {
+			resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		}
+		break;
 	default:
 		/* The filter sent something no handler knows: fail closed. */
 		resp->error = -ENOSYS;
 		break;
 	}
 	(void)ioctl(s->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
+sent:
 	if (s->violation)
 		sup_kill_workload(s);
 }

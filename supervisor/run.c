@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "filter.h"
+#include "codeopen.h"
 #include "launch.h"
 #include "netdns.h"
 #include "rules.h"
@@ -409,7 +410,6 @@ static int refuse_unenforced(const struct policy *p, const char *path)
 		bool present;
 		const char *what;
 	} s[] = {
-		{ p->code.present, "code (validation of code files on open)" },
 		{ p->events.present, "events (Runtime API event inspection)" },
 		{ p->responses.present, "responses (Runtime API response inspection)" },
 	};
@@ -471,6 +471,7 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		.supervisor_pid = s->self,
 		.supervisor_pgid = getpgrp(),
 		.net = s->pol->network.present,
+		.code = s->pol->code.present,
 	};
 	struct sock_fprog prog;
 
@@ -489,6 +490,11 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	if (sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) < 0) {
 		sup_filter_free(&prog);
 		die_hint("seccomp(SECCOMP_GET_NOTIF_SIZES) failed", NULL);
+		return SUP_EXIT_FAILURE;
+	}
+	if (s->pol->code.present && sup_code_open(s, err, sizeof err) < 0) {
+		sup_filter_free(&prog);
+		die_hint(err, "fnguard check POLICY shows every problem with the code rules");
 		return SUP_EXIT_FAILURE;
 	}
 	if (s->pol->network.present && netdns_open(s, &s->dns, err, sizeof err) < 0) {
@@ -522,6 +528,9 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	}
 	tracee_get(s->tt, s->child, true);
 	log_start(s, tier, policy_path, sha, o);
+	/* The workload waits at its first execve: findings come first. */
+	if (s->code)
+		sup_code_prescan(s);
 	int code = sup_loop(s);
 	log_exit(s, code);
 	return code;
@@ -578,6 +587,7 @@ int cli_run(int argc, char **argv)
 	tracee_tab_free(s.tt);
 	addrtab_free(s.addrs);
 	netdns_free(s.dns);
+	sup_code_free(s.code);
 	policy_free(pol);
 	return rc;
 }

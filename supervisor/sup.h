@@ -32,6 +32,7 @@ struct sup {
 	struct tracee_tab *tt; /* owned */
 	struct addrtab *addrs; /* owned; NULL without network rules */
 	struct netdns *dns;    /* owned; NULL without network rules */
+	struct sup_code *code; /* owned; NULL without code rules */
 	int64_t t0_mono;
 	struct seccomp_notif_sizes sizes;
 	bool child_done;

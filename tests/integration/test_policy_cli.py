@@ -159,7 +159,6 @@ def test_shipped_examples_are_valid(path):
 
 
 @pytest.mark.parametrize("section", [
-    "code:\n  paths: [/tmp]\n",
     "events:\n  detect: [sqli]\n",
     "responses:\n  secrets: env\n",
 ])

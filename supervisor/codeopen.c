@@ -1,0 +1,358 @@
+/* Code validation on open: a code file under code.paths is opened by the
+ * supervisor, scanned, and the very same open file is handed to the
+ * workload (SECCOMP_IOCTL_NOTIF_ADDFD + SEND), so what was scanned is
+ * what the interpreter reads. Other files go on untouched. Not a
+ * boundary: code that already runs can eval anything (DESIGN.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <fts.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "codeopen.h"
+#include "rules.h"
+#include "sup.h"
+#include "sys.h"
+
+#define CODE_MAX_FILE (64u << 20) /* larger code files are refused, not skimmed */
+
+struct verdict {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	bool clean;
+	char rule[128];
+	size_t line, col;
+};
+
+struct sup_code {
+	struct rules *rules;
+	bool packs;   /* the shipped packs: only high/critical rules enforce */
+	char **paths; /* code.paths, resolved */
+	size_t n_paths;
+	struct verdict *cache;
+	size_t n_cache, cap_cache;
+};
+
+struct open_how_v0 {
+	uint64_t flags, mode, resolve;
+};
+
+int sup_code_open(struct sup *s, char *err, size_t errlen)
+{
+	struct sup_code *c = calloc(1, sizeof *c);
+	struct pol_diags d = { 0 };
+	const struct pol_code *pc = &s->pol->code;
+
+	if (!c || !(c->rules = rules_new())) {
+		free(c);
+		return -ENOMEM;
+	}
+	int rc = rules_from_policy(c->rules, s->pol, &d);
+	if (rc == 0 && rules_count(c->rules) == 0) {
+		const char *dir = rules_default_dir();
+		c->packs = true;
+		rc = dir ? rules_load_dir(c->rules, dir, &d) : -ENOENT;
+	}
+	if (rc < 0 || d.n) {
+		snprintf(err, errlen, "code rules: %s", d.n ? d.v[0].msg : strerror(-rc));
+		pol_diags_clear(&d);
+		free(d.v);
+		sup_code_free(c);
+		return rc < 0 ? rc : -EINVAL;
+	}
+	free(d.v);
+	c->paths = calloc(pc->paths.n ? pc->paths.n : 1, sizeof *c->paths);
+	for (size_t i = 0; c->paths && i < pc->paths.n; i++) {
+		char real[PATH_MAX];
+		/* A path that does not exist yet still counts as written. */
+		c->paths[c->n_paths] =
+			strdup(realpath(pc->paths.v[i], real) ? real : pc->paths.v[i]);
+		if (c->paths[c->n_paths])
+			c->n_paths++;
+	}
+	s->code = c;
+	return 0;
+}
+
+void sup_code_free(struct sup_code *c)
+{
+	if (!c)
+		return;
+	rules_free(c->rules);
+	for (size_t i = 0; i < c->n_paths; i++)
+		free(c->paths[i]);
+	free(c->paths);
+	free(c->cache);
+	free(c);
+}
+
+static bool under(const struct sup_code *c, const char *real)
+{
+	for (size_t i = 0; i < c->n_paths; i++) {
+		size_t n = strlen(c->paths[i]);
+		if (n == 1 && c->paths[i][0] == '/')
+			return true;
+		if (strncmp(real, c->paths[i], n) == 0 && (real[n] == '/' || real[n] == 0))
+			return true;
+	}
+	return false;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+struct first_hit {
+	const struct sup_code *c;
+	struct verdict *v;
+};
+
+static bool on_finding(void *arg, const struct rules_finding *f)
+{
+	struct first_hit *h = arg;
+
+	/* The shipped packs' low and medium rules flag ordinary library
+	 * code (plain subprocess, ctypes): they inform a scan, not a refusal. */
+	if (h->c->packs && f->severity &&
+	    (strcmp(f->severity, "low") == 0 || strcmp(f->severity, "medium") == 0))
+		return true;
+	h->v->clean = false;
+	snprintf(h->v->rule, sizeof h->v->rule, "%s", f->rule_id);
+	h->v->line = f->line;
+	h->v->col = f->col;
+	return false;
+}
+
+/* The verdict for the open file fd, cached by identity and times: a file
+ * rewritten at run time (same inode, new mtime/ctime) is scanned again. */
+static const struct verdict *judge(struct sup_code *c, int fd, const char *real)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	for (size_t i = 0; i < c->n_cache; i++) {
+		struct verdict *v = &c->cache[i];
+		if (v->dev == st.st_dev && v->ino == st.st_ino && v->size == st.st_size &&
+		    v->mtime.tv_sec == st.st_mtim.tv_sec &&
+		    v->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+		    v->ctime.tv_sec == st.st_ctim.tv_sec && v->ctime.tv_nsec == st.st_ctim.tv_nsec)
+			return v;
+	}
+	if (c->n_cache == c->cap_cache) {
+		size_t cap = c->cap_cache ? c->cap_cache * 2 : 64;
+		struct verdict *v = realloc(c->cache, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		c->cache = v;
+		c->cap_cache = cap;
+	}
+	struct verdict *v = &c->cache[c->n_cache];
+	memset(v, 0, sizeof *v);
+	v->dev = st.st_dev;
+	v->ino = st.st_ino;
+	v->size = st.st_size;
+	v->mtime = st.st_mtim;
+	v->ctime = st.st_ctim;
+	v->clean = true;
+	if (st.st_size > (off_t)CODE_MAX_FILE) {
+		v->clean = false;
+		snprintf(v->rule, sizeof v->rule, "code.size");
+	} else {
+		_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
+		ssize_t n = buf ? pread(fd, buf, (size_t)st.st_size, 0) : -1;
+		if (n < 0)
+			return NULL;
+		struct first_hit h = { c, v };
+		if (rules_scan(c->rules, real, buf, (size_t)n, on_finding, &h) < 0)
+			return NULL;
+	}
+	c->n_cache++;
+	return v;
+}
+
+static void log_code(struct sup *s, pid_t tid, const char *action, const char *path,
+		     const struct verdict *v)
+{
+	cJSON *ev = sup_event(s, "code", action, tid);
+	if (!ev)
+		return;
+	cJSON_AddStringToObject(ev, "path", path);
+	cJSON_AddNumberToObject(ev, "line", (double)v->line);
+	cJSON_AddNumberToObject(ev, "col", (double)v->col);
+	cJSON_AddStringToObject(ev, "rule", v->rule);
+	cJSON_AddStringToObject(ev, "reason", "code file breaks a rule: refused before it is read");
+	log_emit(s->log, ev);
+}
+
+/* Rewrites /proc/self and /proc/thread-self, which would otherwise name
+ * the supervisor, and makes a relative path relative to the task. */
+static void lookup_path(pid_t tid, int dirfd, const char *path, char *out, size_t size)
+{
+	if (strncmp(path, "/proc/self/", 11) == 0)
+		snprintf(out, size, "/proc/%d/%s", tid, path + 11);
+	else if (strncmp(path, "/proc/thread-self/", 18) == 0)
+		snprintf(out, size, "/proc/%d/task/%d/%s", tid, tid, path + 18);
+	else if (path[0] == '/')
+		snprintf(out, size, "%s", path);
+	else if (dirfd == AT_FDCWD)
+		snprintf(out, size, "/proc/%d/cwd/%s", tid, path);
+	else
+		snprintf(out, size, "/proc/%d/fd/%d/%s", tid, dirfd, path);
+}
+
+/* Hands our open file to the workload as the result of its open. */
+static bool hand_over(struct sup *s, uint64_t id, int fd, int flags)
+{
+	struct seccomp_notif_addfd a = {
+		.id = id,
+		.flags = SECCOMP_ADDFD_FLAG_SEND,
+		.srcfd = (uint32_t)fd,
+		.newfd_flags = (uint32_t)(flags & O_CLOEXEC),
+	};
+	return ioctl(s->notify_fd, SECCOMP_IOCTL_NOTIF_ADDFD, &a) >= 0;
+}
+
+void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
+		     struct seccomp_notif_resp *resp, bool *answered)
+{
+	pid_t tid = (pid_t)req->pid;
+	int dirfd = AT_FDCWD, flags;
+	uint64_t path_addr;
+	char path[PATH_MAX], lookup[PATH_MAX + 64], real[PATH_MAX];
+
+	*answered = false;
+	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	if (req->data.nr == SYS_open) {
+		path_addr = req->data.args[0];
+		flags = (int)req->data.args[1];
+	} else {
+		dirfd = (int)req->data.args[0];
+		path_addr = req->data.args[1];
+		flags = (int)req->data.args[2];
+	}
+	_cleanup_fd_ int mem = sys_open_mem(tid);
+	if (mem < 0 || sys_read_cstr(mem, path_addr, path, sizeof path) < 0)
+		return; /* the kernel will answer EFAULT/ENAMETOOLONG itself */
+	if (req->data.nr == SYS_openat2) {
+		struct open_how_v0 how;
+		if (req->data.args[3] < sizeof how ||
+		    sys_read_mem(mem, req->data.args[2], &how, sizeof how) < 0)
+			return;
+		flags = (int)how.flags;
+	}
+	/* Fast path: only code files and bytecode caches are judged. */
+	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY ||
+	    (!rules_is_code_file(path) && !ends_with(path, ".pyc")))
+		return;
+	if (!sys_notif_valid(s->notify_fd, req->id))
+		return;
+	lookup_path(tid, dirfd, path, lookup, sizeof lookup);
+	_cleanup_fd_ int fd = open(lookup, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	resp->flags = 0;
+	if (fd < 0) {
+		resp->error = -errno;
+		return;
+	}
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	if (sys_readlink(self, real, sizeof real) < 0)
+		snprintf(real, sizeof real, "%s", path);
+	if (under(s->code, real) && ends_with(real, ".pyc")) {
+		/* CPython falls back to the (scanned) source when its cache
+		 * cannot be read: a swapped source cannot hide behind a
+		 * stale-looking .pyc. */
+		resp->error = -EACCES;
+		return;
+	}
+	if (under(s->code, real) && rules_is_code_file(real)) {
+		const struct verdict *v = judge(s->code, fd, real);
+		if (!v) {
+			resp->error = -EACCES; /* could not scan: fail closed */
+			return;
+		}
+		if (!v->clean) {
+			enum pol_action eff;
+			const char *action = sup_violation_action(s, s->pol->code.action, &eff);
+			log_code(s, tid, action, real, v);
+			if (eff != POL_ACT_LOG) {
+				resp->error = -EACCES;
+				if (eff == POL_ACT_KILL)
+					s->violation = true;
+				return;
+			}
+		}
+	}
+	if (hand_over(s, req->id, fd, flags))
+		*answered = true;
+	else
+		resp->error = -errno;
+}
+
+struct prescan {
+	struct sup *s;
+	const char *path;
+	size_t findings;
+};
+
+static bool on_prescan(void *arg, const struct rules_finding *f)
+{
+	struct prescan *p = arg;
+
+	if (p->s->code->packs && f->severity &&
+	    (strcmp(f->severity, "low") == 0 || strcmp(f->severity, "medium") == 0))
+		return true;
+	p->findings++;
+	cJSON *ev = sup_event(p->s, "code", "audit", p->s->child);
+	if (!ev)
+		return true;
+	cJSON_AddStringToObject(ev, "path", p->path);
+	cJSON_AddNumberToObject(ev, "line", (double)f->line);
+	cJSON_AddNumberToObject(ev, "col", (double)f->col);
+	cJSON_AddStringToObject(ev, "rule", f->rule_id);
+	cJSON_AddStringToObject(ev, "phase", "prelaunch");
+	cJSON_AddStringToObject(ev, "reason",
+				"found before the workload started; refused when "
+				"it is opened");
+	log_emit(p->s->log, ev);
+	return true;
+}
+
+size_t sup_code_prescan(struct sup *s)
+{
+	struct prescan p = { .s = s };
+
+	for (size_t i = 0; i < s->code->n_paths; i++) {
+		char *const roots[] = { s->code->paths[i], NULL };
+		FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+		FTSENT *e;
+		while (fts && (e = fts_read(fts))) {
+			if (e->fts_info != FTS_F || !rules_is_code_file(e->fts_path) ||
+			    e->fts_statp->st_size > (off_t)CODE_MAX_FILE)
+				continue;
+			_cleanup_fd_ int fd = open(e->fts_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			_cleanup_free_ char *buf = malloc((size_t)e->fts_statp->st_size + 1);
+			ssize_t n = fd >= 0 && buf
+					    ? pread(fd, buf, (size_t)e->fts_statp->st_size, 0)
+					    : -1;
+			if (n < 0)
+				continue;
+			p.path = e->fts_path;
+			rules_scan(s->code->rules, e->fts_path, buf, (size_t)n, on_prescan, &p);
+		}
+		if (fts)
+			fts_close(fts);
+	}
+	return p.findings;
+}

@@ -1,0 +1,163 @@
+"""Code validation on open: a code file under code.paths that breaks a
+rule is refused before the interpreter reads it (its top-level code never
+runs); the file handed to the interpreter is the one that was scanned."""
+import os
+
+from conftest import EXIT_VIOLATION, NODE, PY, REPO
+
+PROTECT = REPO / "policy" / "examples" / "code_protect.txt"
+BAD = 'import subprocess\nopen({marker!r}, "w").write("ran")\n' \
+      'filetype = subprocess.check_output("id",shell=True).decode("utf-8")\n'
+GOOD = 'def hello():\n    return "hello"\n'
+
+
+def policy(app, action="deny", rules=None):
+    rules = rules or f"  rule_files: [{PROTECT}]\n"
+    return f"version: 1\ncode:\n  paths: [{app}]\n{rules}  action: {action}\n"
+
+
+def layout(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    marker = tmp_path / "BAD_RAN"
+    (app / "bad.py").write_text(BAD.format(marker=str(marker)))
+    (app / "good.py").write_text(GOOD)
+    main = tmp_path / "main.py"
+    main.write_text(f"""
+import sys
+sys.path.insert(0, {str(app)!r})
+import good
+print(good.hello())
+try:
+    import bad
+    print("bad imported")
+except PermissionError as e:
+    print("refused", e.errno)
+""")
+    return app, marker, main
+
+
+def test_flagged_module_refused_clean_one_imports(run_fnguard, tmp_path, kernel_tier):
+    app, marker, main = layout(tmp_path)
+    res = run_fnguard(policy(app), [PY, main])
+    assert res.returncode == 0, res.dump()
+    assert "hello" in res.stdout and "refused 13" in res.stdout, res.dump()
+    assert not marker.exists(), "the flagged module's top-level code ran"
+    ev = res.one("code", action="deny")
+    assert ev["path"] == str(app / "bad.py") and ev["line"] == 3, ev
+    assert ev["rule"].startswith("code_protect.txt:"), ev
+
+
+def test_kill_mode(run_fnguard, tmp_path, kernel_tier):
+    app, marker, main = layout(tmp_path)
+    res = run_fnguard(policy(app, "kill"), [PY, main])
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    assert not marker.exists()
+    assert res.one("code", action="kill")
+
+
+def test_code_written_at_run_time_is_scanned(run_fnguard, tmp_path, kernel_tier):
+    """A module the workload writes itself, then imports: refused; a clean
+    rewrite of the same file afterwards (same inode) is scanned again."""
+    app = tmp_path / "app"
+    app.mkdir()
+    marker = tmp_path / "RAN"
+    src = f"""
+import importlib, sys, time
+sys.path.insert(0, {str(app)!r})
+p = {str(app / 'late.py')!r}
+open(p, "w").write({BAD.format(marker=str(marker))!r})
+try:
+    import late
+except PermissionError:
+    print("late refused")
+time.sleep(0.05)
+with open(p, "w") as f:
+    f.write("X = 1\\n")
+sys.modules.pop("late", None)
+importlib.invalidate_caches()
+import late
+print("late ok", late.X)
+"""
+    res = run_fnguard(policy(app), [PY, "-B", "-c", src])
+    assert "late refused" in res.stdout and "late ok 1" in res.stdout, res.dump()
+    assert not marker.exists()
+
+
+def test_pyc_cannot_stand_in_for_a_swapped_source(run_fnguard, tmp_path, kernel_tier):
+    """A trusted-looking .pyc compiled from malicious code, its source
+    swapped for clean text of the same size and mtime: the .pyc is never
+    read under code.paths, so the scanned clean source is what runs."""
+    app, marker, main = layout(tmp_path)
+    evil = app / "mod.py"
+    evil.write_text(f'open({str(marker)!r}, "w").write("x")  # pad\n')
+    import py_compile
+    py_compile.compile(str(evil), cfile=str(app / "__pycache__" / "mod.cpython-311.pyc"))
+    st = os.stat(evil)
+    clean = 'X = "clean"'
+    clean += " " * (st.st_size - len(clean) - 1) + "\n"
+    evil.write_text(clean)
+    os.utime(evil, ns=(st.st_atime_ns, st.st_mtime_ns))
+    bare_marker_check = [PY, "-c", f"import sys; sys.path.insert(0, {str(app)!r}); import mod"]
+    import subprocess
+    subprocess.run(bare_marker_check, timeout=30)
+    assert marker.exists(), "bare CPython did not use the stale .pyc: the test proves nothing"
+    marker.unlink()
+    res = run_fnguard(policy(app), bare_marker_check)
+    assert res.returncode == 0, res.dump()
+    assert not marker.exists(), "the .pyc's code ran under fnguard"
+
+
+def test_node_require_of_flagged_file(run_fnguard, tmp_path, kernel_tier):
+    app = tmp_path / "app"
+    app.mkdir()
+    marker = tmp_path / "RAN"
+    (app / "bad.js").write_text(
+        f"require('fs').writeFileSync({str(marker)!r}, 'x');\n"
+        "const cp = require('child_process'); cp.execSync('id');\n")
+    (app / "good.js").write_text("module.exports = 42;\n")
+    src = f"""
+console.log('good', require({str(app / 'good.js')!r}));
+try {{ require({str(app / 'bad.js')!r}); console.log('bad loaded'); }}
+catch (e) {{ console.log('refused', e.code); }}
+"""
+    res = run_fnguard(policy(app, rules="  rules:\n    - id: js-exec\n"
+                             "      pattern: 'execSync\\s*\\('\n"), [NODE, "-e", src])
+    assert "good 42" in res.stdout and "refused EACCES" in res.stdout, res.dump()
+    assert not marker.exists()
+    assert res.one("code", action="deny")["rule"] == "js-exec"
+
+
+def test_default_packs_refuse_a_reverse_shell(run_fnguard, tmp_path, kernel_tier):
+    """No rules in the policy: the shipped packs' high/critical rules."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "rs.py").write_text("import os, socket\ns = socket.socket()\n"
+                               "os.dup2(s.fileno(), 0)\n")
+    (app / "lib.py").write_text("import subprocess\nsubprocess.run(['true'])\n")
+    src = f"""
+import sys
+sys.path.insert(0, {str(app)!r})
+import lib
+print("lib ok")
+try:
+    import rs
+except PermissionError:
+    print("rs refused")
+"""
+    res = run_fnguard(f"version: 1\ncode:\n  paths: [{app}]\n  action: deny\n",
+                      [PY, "-B", "-c", src])
+    assert "lib ok" in res.stdout and "rs refused" in res.stdout, res.dump()
+
+
+def test_prelaunch_scan_reports_before_anything_runs(run_fnguard, tmp_path, kernel_tier):
+    app, marker, main = layout(tmp_path)
+    (app / "sub").mkdir()
+    (app / "sub" / "also_bad.py").write_text("import os\nos.system('id')\n")
+    res = run_fnguard(policy(app), [PY, "-c", "pass"])
+    assert res.returncode == 0, res.dump()
+    pre = [e for e in res.of("code") if e.get("phase") == "prelaunch"]
+    assert {e["path"] for e in pre} == {str(app / "bad.py"), str(app / "sub" / "also_bad.py")}, \
+        res.dump()
+    kinds = [e["event"] for e in res.events]
+    assert kinds.index("start") < kinds.index("code") < kinds.index("exit"), kinds
