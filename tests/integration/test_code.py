@@ -161,3 +161,49 @@ def test_prelaunch_scan_reports_before_anything_runs(run_fnguard, tmp_path, kern
         res.dump()
     kinds = [e["event"] for e in res.events]
     assert kinds.index("start") < kinds.index("code") < kinds.index("exit"), kinds
+
+
+def test_pyc_trust_depends_on_who_could_write_it(kernel_tier, tmp_path):
+    """Run as an unprivileged user: a .pyc in a root-owned, read-only
+    __pycache__ with a clean source is used (no recompilation, so its
+    code runs); the same .pyc in a directory that user can write is
+    refused and the source runs instead."""
+    import subprocess
+    import tempfile
+    from conftest import FNGUARD, TIMEOUT, base_env
+    if os.geteuid() != 0 or not os.path.exists("/usr/bin/setpriv"):
+        import pytest
+        pytest.skip("needs root to create root-owned files and switch users")
+    import py_compile
+    results = {}
+    for kind, writable in (("trusted", False), ("writable", True)):
+        root = tempfile.mkdtemp(prefix=f"fng-pyc-{kind}-")
+        os.chmod(root, 0o755)
+        app = os.path.join(root, "app")
+        os.mkdir(app)
+        src = os.path.join(app, "mod.py")
+        # The .pyc says "from-pyc", the source says "from-source": which one
+        # runs tells which file CPython used.
+        with open(src, "w") as f:
+            f.write('WHO = "from-pyc"\n')
+        pyc = os.path.join(app, "__pycache__", "mod.cpython-311.pyc")
+        py_compile.compile(src, cfile=pyc,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        with open(src, "w") as f:
+            f.write('WHO = "from-source"\n')
+        if writable:
+            os.chown(os.path.join(app, "__pycache__"), 65534, 65534)
+            os.chown(pyc, 65534, 65534)
+        pol = os.path.join(root, "p.yaml")
+        with open(pol, "w") as f:
+            f.write(f"version: 1\ncode:\n  paths: [{app}]\n  action: deny\n")
+        os.chmod(pol, 0o644)
+        p = subprocess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            FNGUARD, "run", "-p", pol, "--log", "/dev/null", "--", PY, "-B", "-c",
+                            f"import sys; sys.path.insert(0, {app!r}); import mod; print(mod.WHO)"],
+                           capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
+                           stdin=subprocess.DEVNULL)
+        results[kind] = (p.returncode, p.stdout.strip(), p.stderr)
+        subprocess.run(["rm", "-rf", root])
+    assert results["trusted"][:2] == (0, "from-pyc"), results
+    assert results["writable"][:2] == (0, "from-source"), results
