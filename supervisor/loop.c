@@ -119,6 +119,7 @@ static void handle_notification(struct sup *s, struct seccomp_notif *req,
 	s->n_notif++;
 	memset(resp, 0, s->sizes.seccomp_notif_resp);
 	resp->id = req->id;
+	s->deferred = false;
 	sup_filter_classify(req->data.nr, &ti);
 	switch (ti.kind) {
 	case SUP_TRAP_EXEC:
@@ -145,7 +146,8 @@ static void handle_notification(struct sup *s, struct seccomp_notif *req,
 		resp->error = -ENOSYS;
 		break;
 	}
-	(void)ioctl(s->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
+	if (!s->deferred)
+		(void)ioctl(s->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, resp);
 sent:
 	if (s->violation)
 		sup_kill_workload(s);
@@ -269,21 +271,27 @@ int sup_loop(struct sup *s)
 	reap(s);
 	while (!s->violation && !s->child_done) {
 		/* sig, notify, then the DNS stub's sockets */
-		struct pollfd p[2 + 260] = {
+		struct pollfd p[2 + 260 + 256] = {
 			{ .fd = s->sig_fd, .events = POLLIN },
 			{ .fd = s->notify_fd, .events = POLLIN },
 		};
-		size_t nfd = 2, ndns = 0;
+		size_t nfd = 2, ndns = 0, nwait;
 		if (s->dns)
 			nfd += ndns = netdns_pollfds(s->dns, p + 2, ARRAY_SIZE(p) - 2);
+		nfd += nwait = sup_net_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
+		int tmo = s->dns ? netdns_timeout(s->dns) : -1, wt = sup_net_timeout(s);
+		if (wt >= 0 && (tmo < 0 || wt < tmo))
+			tmo = wt;
 		/* A closed notify fd (-1) is skipped by poll itself. */
-		int n = poll(p, nfd, s->dns ? netdns_timeout(s->dns) : -1);
+		int n = poll(p, nfd, tmo);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
 		if (s->dns)
 			netdns_handle(s->dns, p + 2, ndns);
+		if (s->n_waits)
+			sup_net_handle(s, p + 2 + ndns, nwait);
 		if (s->violation) {
 			sup_kill_workload(s); /* a refused name under action kill */
 			break;

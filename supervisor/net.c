@@ -7,6 +7,7 @@
  * nothing, since the kernel never reads the workload's copy again. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -264,12 +267,25 @@ static int grab_or_answer(struct sup *s, pid_t tid, int fd, struct seccomp_notif
 	return copy;
 }
 
-/* connect(2) on the copy. A blocking socket would block the supervisor:
- * start the handshake non-blocking, then let the workload's own call
- * wait for it (CONTINUE): on a socket already connecting, the kernel
- * ignores the address it is given (inet_stream_connect, SS_CONNECTING),
- * so the workload's memory no longer matters. */
-static void do_connect(struct net_call *c, int copy, struct seccomp_notif_resp *resp)
+/* A blocking connect of the workload's, finished by us: its thread stays
+ * in the notification until the handshake ends. */
+struct net_wait {
+	uint64_t id;      /* the notification to answer */
+	int copy;         /* our copy of the socket, owned */
+	int64_t deadline; /* monotonic ms */
+};
+
+#define NET_MAX_WAITS  256
+#define NET_CONNECT_MS 130000 /* about the kernel's SYN retry budget */
+
+/* connect(2) on the copy, never blocking the supervisor. A blocking
+ * socket is connected non-blocking and the answer deferred until the
+ * handshake ends (sup_net_handle): answering CONTINUE instead would let
+ * the kernel look the fd up again, and a racing thread could dup2() a
+ * fresh socket onto it, with a forbidden address in the shared buffer.
+ * Returns true when the answer was deferred (copy is then owned here). */
+static bool do_connect(struct sup *s, const struct seccomp_notif *req, struct net_call *c, int copy,
+		       struct seccomp_notif_resp *resp)
 {
 	int fl = fcntl(copy, F_GETFL);
 	bool blocking = fl >= 0 && !(fl & O_NONBLOCK);
@@ -280,12 +296,84 @@ static void do_connect(struct net_call *c, int copy, struct seccomp_notif_resp *
 	int e = errno;
 	if (blocking)
 		fcntl(copy, F_SETFL, fl);
-	if (rc == 0)
+	if (rc == 0) {
 		resp->val = 0;
-	else if (e == EINPROGRESS && blocking)
-		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	else
+		return false;
+	}
+	if (e != EINPROGRESS || !blocking || s->n_waits == NET_MAX_WAITS) {
 		resp->error = -e;
+		return false;
+	}
+	if (!s->waits && !(s->waits = calloc(NET_MAX_WAITS, sizeof *s->waits))) {
+		resp->error = -ENOMEM;
+		return false;
+	}
+	struct timeval tv = { 0 };
+	socklen_t l = sizeof tv;
+	int64_t ms = NET_CONNECT_MS;
+	if (getsockopt(copy, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) == 0 && (tv.tv_sec || tv.tv_usec))
+		ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	s->waits[s->n_waits++] = (struct net_wait){ req->id, copy, util_mono_ms() + ms };
+	s->deferred = true;
+	return true;
+}
+
+size_t sup_net_pollfds(struct sup *s, struct pollfd *fds, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_waits && n < max; i++)
+		fds[n++] = (struct pollfd){ .fd = s->waits[i].copy, .events = POLLOUT };
+	return n;
+}
+
+int sup_net_timeout(const struct sup *s)
+{
+	int64_t now = util_mono_ms(), best = -1;
+	for (size_t i = 0; i < s->n_waits; i++) {
+		int64_t left = s->waits[i].deadline > now ? s->waits[i].deadline - now : 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return (int)best;
+}
+
+/* Answers the deferred connects whose handshake ended (or timed out). */
+void sup_net_handle(struct sup *s, const struct pollfd *fds, size_t n)
+{
+	int64_t now = util_mono_ms();
+	size_t keep = 0;
+
+	for (size_t i = 0; i < s->n_waits; i++) {
+		struct net_wait *w = &s->waits[i];
+		bool ready = w->deadline <= now;
+		for (size_t j = 0; j < n && !ready; j++)
+			ready = fds[j].fd == w->copy && fds[j].revents;
+		if (!ready) {
+			s->waits[keep++] = *w;
+			continue;
+		}
+		struct seccomp_notif_resp resp = { .id = w->id };
+		int err = 0;
+		socklen_t l = sizeof err;
+		if (w->deadline <= now)
+			err = ETIMEDOUT;
+		else if (getsockopt(w->copy, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+			err = errno;
+		resp.error = -err;
+		/* ENOENT: the thread is gone, nobody waits for the answer. */
+		(void)ioctl(s->notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+		close(w->copy);
+	}
+	s->n_waits = keep;
+}
+
+void sup_net_free(struct sup *s)
+{
+	for (size_t i = 0; i < s->n_waits; i++)
+		close(s->waits[i].copy);
+	free(s->waits);
+	s->waits = NULL;
+	s->n_waits = 0;
 }
 
 static int read_addr(const struct seccomp_notif *req, struct net_call *c, uint64_t ptr,
@@ -330,8 +418,8 @@ static void net_connect(struct sup *s, const struct seccomp_notif *req,
 	}
 	to_pol_addr(&c);
 	c.proto = sock_proto(copy);
-	if (admit(s, "connect", copy, &c, resp))
-		do_connect(&c, copy, resp);
+	if (admit(s, "connect", copy, &c, resp) && do_connect(s, req, &c, copy, resp))
+		copy = -1; /* owned by the deferred answer */
 }
 
 /* sendto with a destination: judged, then sent by the supervisor with the

@@ -587,6 +587,7 @@ int cli_run(int argc, char **argv)
 	tracee_tab_free(s.tt);
 	addrtab_free(s.addrs);
 	netdns_free(s.dns);
+	sup_net_free(&s);
 	sup_code_free(s.code);
 	policy_free(pol);
 	return rc;

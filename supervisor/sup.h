@@ -4,6 +4,7 @@
 #define FNG_SUP_H
 
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -29,10 +30,13 @@ struct sup {
 	int sig_fd;               /* owned */
 	pid_t child;              /* the workload's first process */
 	pid_t self;
-	struct tracee_tab *tt; /* owned */
-	struct addrtab *addrs; /* owned; NULL without network rules */
-	struct netdns *dns;    /* owned; NULL without network rules */
-	struct sup_code *code; /* owned; NULL without code rules */
+	struct tracee_tab *tt;  /* owned */
+	struct addrtab *addrs;  /* owned; NULL without network rules */
+	struct netdns *dns;     /* owned; NULL without network rules */
+	struct sup_code *code;  /* owned; NULL without code rules */
+	struct net_wait *waits; /* owned: blocking connects answered later */
+	size_t n_waits;
+	bool deferred; /* the current notification is answered later */
 	int64_t t0_mono;
 	struct seccomp_notif_sizes sizes;
 	bool child_done;
@@ -64,6 +68,13 @@ void sup_exec_stop(struct sup *s, pid_t pid);
 /* net.c: connect, sendto, sendmsg, sendmmsg while network rules are on. */
 void sup_net_notify(struct sup *s, const struct seccomp_notif *req,
 		    struct seccomp_notif_resp *resp);
+
+/* Deferred blocking connects: their fds, the next deadline (-1: none),
+ * and answering those that finished. */
+size_t sup_net_pollfds(struct sup *s, struct pollfd *fds, size_t max);
+int sup_net_timeout(const struct sup *s);
+void sup_net_handle(struct sup *s, const struct pollfd *fds, size_t n);
+void sup_net_free(struct sup *s);
 
 /* loop.c: runs until the workload is gone; returns fnguard's exit code. */
 int sup_loop(struct sup *s);

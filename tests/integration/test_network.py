@@ -276,3 +276,4 @@ def test_family_flip_race_never_reaches_forbidden(run_fnguard, server, kernel_ti
     server.settle()
     assert res.returncode == 0, res.dump()
     assert server.seen[FORBIDDEN] == 0, f"{server.seen[FORBIDDEN]} connections got through"
+
