@@ -492,7 +492,9 @@ static void msg_copy_free(struct msg_copy *m)
 }
 
 /* Reads the msghdr at ptr and everything it points to. */
-static int read_msg(int mem, uint64_t ptr, struct msg_copy *m)
+/* stream: a send may be partial, so a payload over NET_DGRAM_MAX is cut
+ * there (the caller sends the rest next); for datagrams it is EMSGSIZE. */
+static int read_msg(int mem, uint64_t ptr, struct msg_copy *m, bool stream)
 {
 	struct msghdr h;
 	struct iovec iov[UIO_MAXIOV];
@@ -513,8 +515,12 @@ static int read_msg(int mem, uint64_t ptr, struct msg_copy *m)
 		return -EFAULT;
 	size_t total = 0;
 	for (size_t i = 0; i < h.msg_iovlen; i++) {
-		if (iov[i].iov_len > NET_DGRAM_MAX || total + iov[i].iov_len > NET_DGRAM_MAX)
-			return -EMSGSIZE; /* larger than any datagram */
+		if (iov[i].iov_len > NET_DGRAM_MAX - total) {
+			if (!stream)
+				return -EMSGSIZE; /* larger than any datagram */
+			iov[i].iov_len = NET_DGRAM_MAX - total;
+			h.msg_iovlen = i + 1;
+		}
 		total += iov[i].iov_len;
 	}
 	m->data = malloc(total ? total : 1);
@@ -557,25 +563,20 @@ static ssize_t send_copy(struct sup *s, int copy, struct msg_copy *m, int flags,
 	return n < 0 ? -errno : n;
 }
 
-/* Unix and netlink sockets cannot reach the network, and TCP ignores a
- * msghdr's name (TCP_FASTOPEN_CONNECT is refused, MSG_FASTOPEN below):
- * those may go on untouched. Everything else is emulated, connected or
- * not, since a racing thread could add a name after the check. An
- * unknown domain (getsockopt failing) counts as inet: fail closed. */
-static bool passes_through(int copy, int flags, struct seccomp_notif_resp *resp)
+/* Unix and netlink sockets go on (their permission checks must be the
+ * workload's own). Every inet socket is emulated on our copy, TCP too:
+ * answering CONTINUE would let the kernel look the fd up again, and a
+ * racing dup2() could put a datagram socket there with a name in the
+ * shared msghdr. *stream is set for stream sockets (partial sends). */
+static bool passes_through(int copy, int flags, bool *stream, struct seccomp_notif_resp *resp)
 {
-	int type = 0, proto = 0;
+	int type = 0;
 	socklen_t l = sizeof type;
 
 	if (!is_inet_socket(copy))
 		return true;
 	getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &l);
-	l = sizeof proto;
-	getsockopt(copy, SOL_SOCKET, SO_PROTOCOL, &proto, &l);
-	/* Only TCP ignores the name: SCTP and MPTCP streams may set up an
-	 * association from it. */
-	if (type == SOCK_STREAM && proto == IPPROTO_TCP && !(flags & MSG_FASTOPEN))
-		return true;
+	*stream = type == SOCK_STREAM;
 	if (flags & MSG_FASTOPEN)
 		resp->error = -EOPNOTSUPP;
 	return false;
@@ -590,16 +591,21 @@ static void net_sendmsg(struct sup *s, const struct seccomp_notif *req,
 
 	if (copy < 0)
 		return;
-	if (passes_through(copy, flags, resp)) {
+	bool stream = false;
+	if (passes_through(copy, flags, &stream, resp)) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		return;
 	}
 	if (resp->error)
 		return;
 	_cleanup_fd_ int mem = sys_open_mem(m.c.tid);
-	int rc = mem < 0 ? mem : read_msg(mem, req->data.args[1], &m);
+	int rc = mem < 0 ? mem : read_msg(mem, req->data.args[1], &m, stream);
+	if (stream)
+		/* A TCP name is ignored: only the payload goes, never blocking
+		 * the supervisor (a full send buffer answers EAGAIN). */
+		m.has_name = false, flags |= MSG_DONTWAIT;
 	if (sys_notif_valid(s->notify_fd, req->id)) {
-		m.c.proto = "udp";
+		m.c.proto = stream ? "tcp" : "udp";
 		ssize_t n = rc < 0 ? rc : send_copy(s, copy, &m, flags, resp);
 		if (n >= 0)
 			resp->val = n;
@@ -622,10 +628,13 @@ static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
 
 	if (copy < 0)
 		return;
-	if (passes_through(copy, flags, resp)) {
+	bool stream = false;
+	if (passes_through(copy, flags, &stream, resp)) {
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		return;
 	}
+	if (stream)
+		flags |= MSG_DONTWAIT;
 	if (resp->error)
 		return;
 	if (vlen > UIO_MAXIOV)
@@ -640,7 +649,9 @@ static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
 			.c = { .tid = tid, .fd = (int)req->data.args[0], .proto = "udp" }
 		};
 		uint64_t at = vec + sent * sizeof(struct mmsghdr);
-		ssize_t n = read_msg(mem, at, &m);
+		ssize_t n = read_msg(mem, at, &m, stream);
+		if (stream)
+			m.has_name = false;
 		if (n == 0 && !sys_notif_valid(s->notify_fd, req->id))
 			n = -ESRCH;
 		if (n == 0)
