@@ -277,3 +277,35 @@ def test_family_flip_race_never_reaches_forbidden(run_fnguard, server, kernel_ti
     assert res.returncode == 0, res.dump()
     assert server.seen[FORBIDDEN] == 0, f"{server.seen[FORBIDDEN]} connections got through"
 
+
+
+def test_unix_sockets_work_and_are_checked_as_the_workload(run_fnguard, tmp_path, kernel_tier):
+    """Unix connects and sendtos are performed by the supervisor (never
+    continued) with the workload's own fs identity and cwd: a relative path
+    resolves from the workload's cwd, and after setuid(65534) a root-only
+    socket stays out of reach although the supervisor is root."""
+    import os
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs root to own the protected socket")
+    src = f"""
+import os, socket, threading
+os.chdir({str(tmp_path)!r})
+srv = socket.socket(socket.AF_UNIX); srv.bind("s.sock"); srv.listen()
+threading.Thread(target=lambda: srv.accept()[0].sendall(b"hi"), daemon=True).start()
+c = socket.socket(socket.AF_UNIX); c.connect("s.sock"); print("rel", c.recv(2))
+d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.bind("d.sock")
+u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print("dgram", u.sendto(b"x", {str(tmp_path / 'd.sock')!r}), d.recv(2))
+priv = socket.socket(socket.AF_UNIX); priv.bind("root.sock"); priv.listen()
+os.chmod("root.sock", 0o600)
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+try:
+    socket.socket(socket.AF_UNIX).connect("root.sock"); print("root socket reached")
+except PermissionError:
+    print("root socket refused")
+"""
+    os.chmod(tmp_path, 0o777)
+    res = run_fnguard(policy(9, "deny"), [PY, "-c", src], env=net_env())
+    assert "rel b'hi'" in res.stdout and "dgram 1 b'x'" in res.stdout, res.dump()
+    assert "root socket refused" in res.stdout, res.dump()
