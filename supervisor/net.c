@@ -355,22 +355,34 @@ static void unbecome(struct as_task *st)
 	}
 }
 
-/* connect or sendto on a unix (or netlink) socket copy, as the task. */
+/* connect or sendto on a unix (or netlink) socket copy, as the task,
+ * never blocking the supervisor (a peer that must drain the socket may
+ * itself wait for one of our answers). When the call would block on a
+ * blocking socket it goes on in the kernel instead (CONTINUE). */
 static void unix_call(pid_t tid, int copy, const struct net_call *c, const void *data, size_t len,
 		      int flags, bool is_connect, struct seccomp_notif_resp *resp)
 {
 	struct as_task st;
+	int fl = fcntl(copy, F_GETFL);
+	bool blocking = fl >= 0 && !(fl & O_NONBLOCK) && !(flags & MSG_DONTWAIT);
 	int rc = become(tid, &st);
 	ssize_t n = -1;
 
 	if (rc == 0) {
 		const struct sockaddr *sa = (const struct sockaddr *)&c->ss;
+		if (is_connect && blocking)
+			fcntl(copy, F_SETFL, fl | O_NONBLOCK);
 		n = is_connect ? connect(copy, sa, c->len)
-			       : sendto(copy, data, len, flags | MSG_NOSIGNAL, sa, c->len);
+			       : sendto(copy, data, len, flags | MSG_NOSIGNAL | MSG_DONTWAIT, sa,
+					c->len);
 		rc = n < 0 ? -errno : 0;
+		if (is_connect && blocking)
+			fcntl(copy, F_SETFL, fl);
 	}
 	unbecome(&st);
-	if (rc < 0)
+	if (blocking && (rc == -EAGAIN || rc == -EINPROGRESS))
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	else if (rc < 0)
 		resp->error = rc;
 	else
 		resp->val = is_connect ? 0 : n;
@@ -693,6 +705,52 @@ static bool passes_through(int copy, int flags, bool *stream, struct seccomp_not
 	return false;
 }
 
+/* sendmsg on a unix or netlink socket, performed as the task (see
+ * unix_call) when the message carries no control data. Returns false
+ * when it must go on in the kernel instead: file descriptors and
+ * credentials in control messages name the workload's own table and
+ * identity, and datagrams over NET_DGRAM_MAX are not copied. */
+static bool local_sendmsg(struct sup *s, const struct seccomp_notif *req, int copy, int flags,
+			  struct seccomp_notif_resp *resp)
+{
+	struct msg_copy m = { .c = { .tid = (pid_t)req->pid } };
+	int type = 0;
+	socklen_t l = sizeof type;
+	bool done = false;
+
+	getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &l);
+	_cleanup_fd_ int mem = sys_open_mem(m.c.tid);
+	int rc = mem < 0 ? mem : read_msg(mem, req->data.args[1], &m, type == SOCK_STREAM);
+	if (rc == 0 && m.controllen == 0 && sys_notif_valid(s->notify_fd, req->id)) {
+		struct as_task st;
+		struct iovec iov = { m.data, m.len };
+		struct msghdr h = {
+			.msg_name = m.has_name ? &m.c.ss : NULL,
+			.msg_namelen = m.has_name ? m.c.len : 0,
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+		};
+		int fl = fcntl(copy, F_GETFL);
+		bool blocking = fl >= 0 && !(fl & O_NONBLOCK) && !(flags & MSG_DONTWAIT);
+		rc = become(m.c.tid, &st);
+		ssize_t n = rc == 0 ? sendmsg(copy, &h, flags | MSG_NOSIGNAL | MSG_DONTWAIT) : -1;
+		if (rc == 0 && n < 0)
+			rc = -errno;
+		unbecome(&st);
+		/* Would block: let the kernel wait, not the supervisor. */
+		done = !(blocking && rc == -EAGAIN);
+		if (done && rc < 0)
+			resp->error = rc;
+		else if (done)
+			resp->val = n;
+	} else if (rc < 0 && rc != -EMSGSIZE) {
+		resp->error = rc;
+		done = true;
+	}
+	msg_copy_free(&m);
+	return done;
+}
+
 static void net_sendmsg(struct sup *s, const struct seccomp_notif *req,
 			struct seccomp_notif_resp *resp)
 {
@@ -704,7 +762,8 @@ static void net_sendmsg(struct sup *s, const struct seccomp_notif *req,
 		return;
 	bool stream = false;
 	if (passes_through(copy, flags, &stream, resp)) {
-		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		if (!local_sendmsg(s, req, copy, flags, resp))
+			resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		return;
 	}
 	if (resp->error)

@@ -309,3 +309,17 @@ except PermissionError:
     res = run_fnguard(policy(9, "deny"), [PY, "-c", src], env=net_env())
     assert "rel b'hi'" in res.stdout and "dgram 1 b'x'" in res.stdout, res.dump()
     assert "root socket refused" in res.stdout, res.dump()
+
+
+def test_unix_sendmsg_with_and_without_fds(run_fnguard, tmp_path, kernel_tier):
+    src = """
+import os, socket
+a, b = socket.socketpair()
+print("plain", a.sendmsg([b"ab", b"cd"]), b.recv(4))
+r, w = os.pipe()
+socket.send_fds(a, [b"fd"], [w])
+msg, fds, _, _ = socket.recv_fds(b, 2, 1)
+os.write(fds[0], b"ok"); print("fds", msg, os.read(r, 2))
+"""
+    res = run_fnguard(policy(9, "deny"), [PY, "-c", src], env=net_env())
+    assert "plain 4 b'abcd'" in res.stdout and "fds b'fd' b'ok'" in res.stdout, res.dump()
