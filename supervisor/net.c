@@ -425,6 +425,17 @@ static bool do_connect(struct sup *s, const struct seccomp_notif *req, struct ne
 		resp->error = -e;
 		return false;
 	}
+	/* A local peer often completes the handshake at once: answer now
+	 * rather than after another trip through the event loop. */
+	struct pollfd p = { .fd = copy, .events = POLLOUT };
+	if (poll(&p, 1, 0) == 1) {
+		int err = 0;
+		socklen_t el = sizeof err;
+		if (getsockopt(copy, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+			err = errno;
+		resp->error = -err;
+		return false;
+	}
 	if (!s->waits && !(s->waits = calloc(NET_MAX_WAITS, sizeof *s->waits))) {
 		resp->error = -ENOMEM;
 		return false;
