@@ -169,6 +169,16 @@ static bool is_inet_socket(int copy)
 	       dom == AF_INET6;
 }
 
+/* A call that stays on this host: a non-inet address on a socket that is
+ * not inet either (judged by the socket, not only by the family a racing
+ * thread may rewrite). An inet address is judged and performed on our
+ * copy with our copy of the address, whatever the socket is. */
+static bool is_local_call(const struct net_call *c, int copy)
+{
+	bool inet = c->ss.ss_family == AF_INET || c->ss.ss_family == AF_INET6;
+	return !inet && !is_inet_socket(copy);
+}
+
 static const char *sock_proto(int copy)
 {
 	int type = 0;
@@ -536,14 +546,8 @@ static void net_connect(struct sup *s, const struct seccomp_notif *req,
 	_cleanup_fd_ int copy = grab_or_answer(s, c.tid, c.fd, resp);
 	if (copy < 0)
 		return;
-	/* Judged by what the socket is, not by the family the workload wrote:
-	 * a racing thread could turn an AF_UNIX sockaddr into AF_INET after
-	 * the check, and an inet socket would then connect. */
-	bool inet_family = c.ss.ss_family == AF_INET || c.ss.ss_family == AF_INET6;
-	if (!inet_family && !is_inet_socket(copy)) {
-		/* Not a network destination; an nscd would resolve for us.
-		 * Performed here, not continued: the kernel's own fd lookup
-		 * could find an inet socket dup2()ed there meanwhile. */
+	if (is_local_call(&c, copy)) {
+		/* Not a network destination; an nscd would resolve for us. */
 		if (is_nscd(&c))
 			resp->error = -ECONNREFUSED;
 		else
@@ -583,11 +587,7 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 	_cleanup_fd_ int copy = grab_or_answer(s, c.tid, c.fd, resp);
 	if (copy < 0)
 		return;
-	/* An inet family is performed on our copy with our copy of the
-	 * address whatever the socket is; anything else goes on only on a
-	 * socket that cannot reach the network. */
-	bool inet_family = c.ss.ss_family == AF_INET || c.ss.ss_family == AF_INET6;
-	if (!inet_family && !is_inet_socket(copy)) {
+	if (is_local_call(&c, copy)) {
 		unix_call(c.tid, copy, &c, data, len, flags, false, resp);
 		return;
 	}
