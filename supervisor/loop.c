@@ -54,12 +54,12 @@ static void kill_one(struct tracee *t, void *arg)
 	kill(t->tid, SIGKILL);
 }
 
-void sup_kill_workload(struct sup *s)
+/* SIGKILLs every task ever seen and reaps them all. */
+static void end_workload(struct sup *s)
 {
 	int st;
 	pid_t pid;
 
-	s->violation = true;
 	tracee_each(s->tt, kill_one, NULL);
 	kill(s->child, SIGKILL);
 	/* Tasks born while we were killing are attached to us already
@@ -90,6 +90,12 @@ void sup_kill_workload(struct sup *s)
 		}
 		tracee_del(s->tt, pid);
 	}
+}
+
+void sup_kill_workload(struct sup *s)
+{
+	s->violation = true;
+	end_workload(s);
 }
 
 static void refuse(struct sup *s, const struct seccomp_notif *req, struct seccomp_notif_resp *resp,
@@ -308,10 +314,7 @@ int sup_loop(struct sup *s)
 	}
 	/* The first process is gone: its tree goes with it (fnguard's exit
 	 * would kill the rest through PTRACE_O_EXITKILL anyway). */
-	if (!s->violation && tracee_count(s->tt) > 0) {
-		bool v = s->violation;
-		sup_kill_workload(s);
-		s->violation = v;
-	}
+	if (!s->violation && tracee_count(s->tt) > 0)
+		end_workload(s);
 	return exit_code(s);
 }

@@ -518,8 +518,7 @@ void sup_net_free(struct sup *s)
 	s->n_waits = 0;
 }
 
-static int read_addr(const struct seccomp_notif *req, struct net_call *c, uint64_t ptr,
-		     uint64_t len)
+static int read_addr(struct net_call *c, uint64_t ptr, uint64_t len)
 {
 	if (len > sizeof c->ss)
 		return -EINVAL;
@@ -527,7 +526,6 @@ static int read_addr(const struct seccomp_notif *req, struct net_call *c, uint64
 	c->len = (socklen_t)len;
 	if (len && sys_peek(c->tid, ptr, &c->ss, len) < 0)
 		return -EFAULT;
-	(void)req;
 	return 0;
 }
 
@@ -535,7 +533,7 @@ static void net_connect(struct sup *s, const struct seccomp_notif *req,
 			struct seccomp_notif_resp *resp)
 {
 	struct net_call c = { .tid = (pid_t)req->pid, .fd = (int)req->data.args[0] };
-	int rc = read_addr(req, &c, req->data.args[1], req->data.args[2]);
+	int rc = read_addr(&c, req->data.args[1], req->data.args[2]);
 
 	if (!sys_notif_valid(s->notify_fd, req->id))
 		return;
@@ -568,7 +566,7 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 	struct net_call c = { .tid = (pid_t)req->pid, .fd = (int)req->data.args[0] };
 	uint64_t buf = req->data.args[1], len = req->data.args[2];
 	int flags = (int)req->data.args[3];
-	int rc = read_addr(req, &c, req->data.args[4], req->data.args[5]);
+	int rc = read_addr(&c, req->data.args[4], req->data.args[5]);
 
 	if (rc == 0 && len > NET_DGRAM_MAX)
 		len = NET_DGRAM_MAX; /* a stream send may be partial; a datagram
