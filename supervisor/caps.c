@@ -22,6 +22,14 @@
 #include "cleanup.h"
 #include "sys.h"
 
+const char *const sup_broker_limits[] = {
+	"without pidfd_getfd fnguard creates the workload's sockets itself (socket broker): a "
+	"socket passed in from outside the process tree cannot be used for network calls",
+	"a socket the workload closes stays open up to 100 ms (the broker's sweep)",
+	"SO_PEERCRED of a socketpair names fnguard, which created it",
+	NULL,
+};
+
 const char *const sup_kernel_tier_limits[] = {
 	"code already running can eval anything: code validation gates what is loaded, it is "
 	"not a boundary",
@@ -194,6 +202,13 @@ void sup_probe(struct sup_caps *c, bool full)
 		 * until then the kernel's answer about the action stands in. */
 		c->seccomp_filter = c->seccomp_user_notif = c->act_user_notif;
 		c->ptrace = true;
+		/* The filter must know before fork whether the socket broker
+		 * is needed: a container profile that refuses pidfd_getfd
+		 * refuses it on ourselves too (two syscalls). */
+		_cleanup_fd_ int self = sys_pidfd_open(getpid(), 0);
+		c->pidfd_open = self >= 0;
+		_cleanup_fd_ int fd = self >= 0 ? sys_pidfd_getfd(self, self) : -1;
+		c->pidfd_getfd = fd >= 0;
 		return;
 	}
 	c->full = true;
@@ -243,6 +258,7 @@ cJSON *sup_caps_json(const struct sup_caps *c)
 	cJSON_AddBoolToObject(o, "ptrace", c->ptrace);
 	cJSON_AddBoolToObject(o, "pidfd_open", c->pidfd_open);
 	cJSON_AddBoolToObject(o, "pidfd_getfd", c->pidfd_getfd);
+	cJSON_AddStringToObject(o, "network_sockets", c->pidfd_getfd ? "pidfd_getfd" : "broker");
 	cJSON_AddBoolToObject(o, "cgroup2", c->cgroup2);
 	if (c->cgroup2)
 		cJSON_AddStringToObject(o, "cgroup2_mount", c->cgroup2_mount);
@@ -276,6 +292,10 @@ void sup_caps_print(const struct sup_caps *c)
 	printf("  SYNC_WAKE_UP        %s\n", yesno(c->sync_wake_up));
 	printf("ptrace (own child)    %s\n", yesno(c->ptrace));
 	printf("pidfd_open / getfd    %s / %s\n", yesno(c->pidfd_open), yesno(c->pidfd_getfd));
+	printf("network sockets       %s\n",
+	       c->pidfd_getfd ? "copied with pidfd_getfd"
+			      : "socket broker (pidfd_getfd refused: fnguard creates the "
+				"workload's sockets itself)");
 	printf("cgroup v2             %s%s%s\n", yesno(c->cgroup2), c->cgroup2 ? " at " : "",
 	       c->cgroup2 ? c->cgroup2_mount : "");
 	printf("eBPF cgroup programs  %s\n", yesno(c->bpf));

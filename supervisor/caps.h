@@ -42,8 +42,10 @@ void sup_probe(struct sup_caps *c, bool full);
  * in this build; *why explains what is missing (static text). */
 const char *sup_caps_tier(const struct sup_caps *c, const char **why);
 
-/* What the kernel tier does not stop, for the start event and probe. */
+/* What the kernel tier does not stop, for the start event and probe;
+ * and what the socket broker (network rules without pidfd_getfd) adds. */
 extern const char *const sup_kernel_tier_limits[];
+extern const char *const sup_broker_limits[];
 
 cJSON *sup_caps_json(const struct sup_caps *c);
 void sup_caps_print(const struct sup_caps *c); /* human text on stdout */

@@ -106,6 +106,24 @@ static const struct refusal {
 
 #define M32 0xffffffffULL
 
+/* Set by sup_filter_build for sup_filter_classify. */
+static bool broker_mode;
+
+bool sup_filter_socket_refused(uint64_t domain, uint64_t type, uint64_t proto)
+{
+	/* Mirrors add_socket_rules: the low 32 bits of domain and type, the
+	 * full width of a netlink protocol. */
+	uint32_t fam = (uint32_t)domain, kind = (uint32_t)type & 0xf;
+
+	if (fam == AF_UNIX)
+		return false;
+	if (fam == AF_INET || fam == AF_INET6)
+		return kind == SOCK_RAW || kind == SOCK_PACKET;
+	if (fam == AF_NETLINK)
+		return proto != NETLINK_ROUTE;
+	return fam < AF_MAX;
+}
+
 static int add(scmp_filter_ctx ctx, uint32_t act, long nr, unsigned n, const struct scmp_arg_cmp *a)
 {
 	return seccomp_rule_add_array(ctx, act, (int)nr, n, a);
@@ -229,6 +247,9 @@ static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const
 	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
 		if (refusals[i].net && !o->net)
 			continue;
+		/* The broker sees every socket() and judges the family itself. */
+		if (o->broker && refusals[i].cond == C_SOCKET)
+			continue;
 		*what = sup_syscall_name(refusals[i].nr);
 		if ((rc = add_refusal(ctx, &refusals[i], o)) < 0)
 			return rc;
@@ -267,7 +288,17 @@ static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const
 	if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_sendto, 1, &to)) < 0)
 		return rc;
 	*what = "recvfrom";
-	return add(ctx, SCMP_ACT_NOTIFY, SYS_recvfrom, 1, &to);
+	if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_recvfrom, 1, &to)) < 0 || !o->broker)
+		return rc;
+	/* Without pidfd_getfd the supervisor makes every socket itself and
+	 * keeps a copy: socket, socketpair and accept are performed by it. */
+	const long brk[] = { SYS_socket, SYS_socketpair, SYS_accept, SYS_accept4 };
+	for (size_t i = 0; i < ARRAY_SIZE(brk); i++) {
+		*what = sup_syscall_name(brk[i]);
+		if ((rc = add(ctx, SCMP_ACT_NOTIFY, brk[i], 0, NULL)) < 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int export_bpf(scmp_filter_ctx ctx, struct sock_fprog *prog)
@@ -305,6 +336,7 @@ int sup_filter_build(const struct sup_filter_opts *o, struct sock_fprog *prog, c
 	/* The caps probe already established what the kernel offers: spare
 	 * libseccomp its own detection (several syscalls on every start). */
 	seccomp_api_set(5);
+	broker_mode = o->net && o->broker;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
 		snprintf(err, errlen, "libseccomp: cannot create a filter context");
@@ -354,12 +386,15 @@ void sup_filter_classify(long nr, struct sup_trap_info *out)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
 		if (refusals[i].nr == nr) {
-			out->kind = SUP_TRAP_REFUSE;
+			out->kind = broker_mode && refusals[i].cond == C_SOCKET ? SUP_TRAP_SOCK
+										: SUP_TRAP_REFUSE;
 			out->err = refusals[i].err;
 			out->reason = refusals[i].reason;
 			return;
 		}
 	}
+	if (broker_mode && (nr == SYS_accept || nr == SYS_accept4))
+		out->kind = SUP_TRAP_SOCK;
 }
 
 const char *sup_syscall_name(long nr)

@@ -14,6 +14,8 @@ struct sup_filter_opts {
 	pid_t supervisor_pgid; /* kill(-pgid, ...) is refused */
 	bool net;              /* network rules: trap connect/send, limit socket() */
 	bool code;             /* code rules: trap read-only opens */
+	bool broker;           /* with net, no pidfd_getfd: trap socket,
+				* socketpair, accept, accept4 (broker.c) */
 };
 
 /* Builds the filter into *prog (prog->filter is malloc'd; release with
@@ -29,6 +31,9 @@ enum sup_trap {
 	SUP_TRAP_REFUSE,   /* anti-escape: always refused, logged as a deny */
 	SUP_TRAP_NET,      /* connect, sendto/sendmsg/sendmmsg: the net handler */
 	SUP_TRAP_OPEN,     /* open, openat, openat2 for reading: the code handler */
+	SUP_TRAP_SOCK,     /* socket, socketpair, accept(4) in broker mode; for
+			    * socket/socketpair err and reason say how a
+			    * refused family is answered */
 };
 
 struct sup_trap_info {
@@ -40,6 +45,11 @@ struct sup_trap_info {
 /* Classifies a notified syscall (native arch). Valid after a successful
  * sup_filter_build() in this process. */
 void sup_filter_classify(long nr, struct sup_trap_info *out);
+
+/* True when socket(domain, type, proto) is outside what network rules
+ * can judge (the filter's own rule, for the broker, which traps every
+ * socket() and must refuse the same ones). */
+bool sup_filter_socket_refused(uint64_t domain, uint64_t type, uint64_t proto);
 
 /* Name of a native syscall number, for logs: a static buffer. */
 const char *sup_syscall_name(long nr);

@@ -98,8 +98,8 @@ void sup_kill_workload(struct sup *s)
 	end_workload(s);
 }
 
-static void refuse(struct sup *s, const struct seccomp_notif *req, struct seccomp_notif_resp *resp,
-		   const struct sup_trap_info *ti)
+void sup_refuse_syscall(struct sup *s, const struct seccomp_notif *req,
+			struct seccomp_notif_resp *resp, const struct sup_trap_info *ti)
 {
 	resp->error = -ti->err;
 	cJSON *ev = sup_event(s, "syscall", "deny", (pid_t)req->pid);
@@ -132,7 +132,10 @@ static void handle_notification(struct sup *s, struct seccomp_notif *req,
 		sup_exec_notify(s, req, resp);
 		break;
 	case SUP_TRAP_REFUSE:
-		refuse(s, req, resp, &ti);
+		sup_refuse_syscall(s, req, resp, &ti);
+		break;
+	case SUP_TRAP_SOCK:
+		sup_broker_notify(s, req, resp, &ti);
 		break;
 	case SUP_TRAP_NET:
 		sup_net_notify(s, req, resp);
@@ -277,17 +280,20 @@ int sup_loop(struct sup *s)
 	reap(s);
 	while (!s->violation && !s->child_done) {
 		/* sig, notify, then the DNS stub's sockets */
-		struct pollfd p[2 + 260 + 256] = {
+		struct pollfd p[2 + 260 + 256 + 256] = {
 			{ .fd = s->sig_fd, .events = POLLIN },
 			{ .fd = s->notify_fd, .events = POLLIN },
 		};
-		size_t nfd = 2, ndns = 0, nwait;
+		size_t nfd = 2, ndns = 0, nwait, nbrk;
 		if (s->dns)
 			nfd += ndns = netdns_pollfds(s->dns, p + 2, ARRAY_SIZE(p) - 2);
 		nfd += nwait = sup_net_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
-		int tmo = s->dns ? netdns_timeout(s->dns) : -1, wt = sup_net_timeout(s);
-		if (wt >= 0 && (tmo < 0 || wt < tmo))
-			tmo = wt;
+		nfd += nbrk = sup_broker_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
+		int tmo = s->dns ? netdns_timeout(s->dns) : -1;
+		const int more[] = { sup_net_timeout(s), sup_broker_timeout(s) };
+		for (size_t i = 0; i < ARRAY_SIZE(more); i++)
+			if (more[i] >= 0 && (tmo < 0 || more[i] < tmo))
+				tmo = more[i];
 		/* A closed notify fd (-1) is skipped by poll itself. */
 		int n = poll(p, nfd, tmo);
 		if (n < 0 && errno == EINTR)
@@ -298,6 +304,8 @@ int sup_loop(struct sup *s)
 			netdns_handle(s->dns, p + 2, ndns);
 		if (s->n_waits)
 			sup_net_handle(s, p + 2 + ndns, nwait);
+		if (s->brk)
+			sup_broker_handle(s, p + 2 + ndns + nwait, nbrk);
 		if (s->violation) {
 			sup_kill_workload(s); /* a refused name under action kill */
 			break;

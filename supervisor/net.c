@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 
 #include "addrtab.h"
+#include "filter.h"
 #include "netdns.h"
 #include "cleanup.h"
 #include "sup.h"
@@ -49,21 +50,6 @@ struct net_call {
 	const char *proto; /* "tcp", "udp", or NULL before it is known */
 };
 
-/* The thread group of a task: pidfd_open refuses thread ids without
- * PIDFD_THREAD (6.9), and node connects from worker threads. */
-static pid_t tgid_of(pid_t tid)
-{
-	char path[64], line[128];
-	pid_t tgid = -1;
-
-	snprintf(path, sizeof path, "/proc/%d/status", tid);
-	_cleanup_file_ FILE *f = fopen(path, "re");
-	while (f && fgets(line, sizeof line, f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	return tgid;
-}
-
 /* A pidfd for the task, kept with its tracee record: pidfd_open and close
  * on every connect are a tenth of its cost. A traced task's id cannot be
  * reused before we reap it, and reaping drops the record and the fd. */
@@ -77,7 +63,9 @@ static int task_pidfd(struct sup *s, pid_t tid)
 	/* A thread's own pidfd (6.9) saves reading /proc for its group. */
 	int pidfd = sys_pidfd_open(tid, PIDFD_THREAD);
 	if (pidfd < 0 && errno == EINVAL) {
-		pid_t tgid = tgid_of(tid);
+		/* pidfd_open refuses thread ids without PIDFD_THREAD (6.9),
+		 * and node connects from worker threads. */
+		pid_t tgid = sys_tgid_of(tid);
 		if (tgid <= 0)
 			return -ESRCH;
 		pidfd = sys_pidfd_open(tgid, 0);
@@ -91,6 +79,8 @@ static int task_pidfd(struct sup *s, pid_t tid)
 /* A copy of the workload's socket in our fd table, or -errno. */
 static int grab_socket(struct sup *s, pid_t tid, int fd)
 {
+	if (s->brk)
+		return sup_broker_grab(s, tid, fd);
 	int pidfd = task_pidfd(s, tid);
 	if (pidfd < 0)
 		return pidfd;
@@ -272,11 +262,22 @@ static bool admit(struct sup *s, const char *event, int copy, struct net_call *c
 
 /* grab_socket(), answering the notification when it fails: a bad fd is
  * the workload's EBADF, anything else a refusal. */
-static int grab_or_answer(struct sup *s, pid_t tid, int fd, struct seccomp_notif_resp *resp)
+static int grab_or_answer(struct sup *s, const struct seccomp_notif *req, int fd,
+			  struct seccomp_notif_resp *resp)
 {
-	int copy = grab_socket(s, tid, fd);
-	if (copy < 0)
-		resp->error = copy == -EBADF ? -EBADF : -EPERM;
+	int copy = grab_socket(s, (pid_t)req->pid, fd);
+	if (copy == -ESTALE) {
+		/* The broker holds no copy (a socket passed in from outside
+		 * the tree): no private socket to decide on. */
+		struct sup_trap_info ti = {
+			.err = EPERM,
+			.reason = "socket not created under fnguard (passed in from outside): "
+				  "its network calls cannot be judged without pidfd_getfd",
+		};
+		sup_refuse_syscall(s, req, resp, &ti);
+	} else if (copy < 0) {
+		resp->error = copy == -EBADF || copy == -ENOTSOCK ? copy : -EPERM;
+	}
 	return copy;
 }
 
@@ -541,7 +542,7 @@ static void net_connect(struct sup *s, const struct seccomp_notif *req,
 		resp->error = rc;
 		return;
 	}
-	_cleanup_fd_ int copy = grab_or_answer(s, c.tid, c.fd, resp);
+	_cleanup_fd_ int copy = grab_or_answer(s, req, c.fd, resp);
 	if (copy < 0)
 		return;
 	if (is_local_call(&c, copy)) {
@@ -582,7 +583,7 @@ static void net_sendto(struct sup *s, const struct seccomp_notif *req,
 		resp->error = rc;
 		return;
 	}
-	_cleanup_fd_ int copy = grab_or_answer(s, c.tid, c.fd, resp);
+	_cleanup_fd_ int copy = grab_or_answer(s, req, c.fd, resp);
 	if (copy < 0)
 		return;
 	if (is_local_call(&c, copy)) {
@@ -765,7 +766,7 @@ static void net_sendmsg(struct sup *s, const struct seccomp_notif *req,
 {
 	struct msg_copy m = { .c = { .tid = (pid_t)req->pid, .fd = (int)req->data.args[0] } };
 	int flags = (int)req->data.args[2];
-	_cleanup_fd_ int copy = grab_or_answer(s, m.c.tid, m.c.fd, resp);
+	_cleanup_fd_ int copy = grab_or_answer(s, req, m.c.fd, resp);
 
 	if (copy < 0)
 		return;
@@ -803,7 +804,7 @@ static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
 	uint64_t vec = req->data.args[1];
 	unsigned vlen = (unsigned)req->data.args[2];
 	int flags = (int)req->data.args[3];
-	_cleanup_fd_ int copy = grab_or_answer(s, tid, (int)req->data.args[0], resp);
+	_cleanup_fd_ int copy = grab_or_answer(s, req, (int)req->data.args[0], resp);
 
 	if (copy < 0)
 		return;

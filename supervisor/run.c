@@ -337,6 +337,7 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 	cJSON_AddBoolToObject(f, "wait_killable_recv", s->caps->wait_killable_recv);
 	cJSON_AddBoolToObject(f, "sync_wake_up", s->caps->sync_wake_up);
 	cJSON_AddBoolToObject(f, "pidfd_getfd", s->caps->pidfd_getfd);
+	cJSON_AddBoolToObject(f, "socket_broker", s->brk != NULL);
 	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
@@ -346,6 +347,8 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 		cJSON_AddItemToArray(lim, cJSON_CreateString("covert channels through allowed "
 							     "names are not stopped"));
 	}
+	for (size_t i = 0; s->brk && sup_broker_limits[i]; i++)
+		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_broker_limits[i]));
 	log_emit(s->log, ev);
 }
 
@@ -472,6 +475,8 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		.supervisor_pgid = getpgrp(),
 		.net = s->pol->network.present,
 		.code = s->pol->code.present,
+		/* The in-process probe's answer: launch confirms it below. */
+		.broker = s->pol->network.present && !s->caps->pidfd_getfd,
 	};
 	struct sock_fprog prog;
 
@@ -502,6 +507,11 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		die_hint(err, NULL);
 		return SUP_EXIT_FAILURE;
 	}
+	if (fo.broker && sup_broker_open(s) < 0) {
+		sup_filter_free(&prog);
+		die_hint("out of memory", NULL);
+		return SUP_EXIT_FAILURE;
+	}
 	int rc = sup_launch(&l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
 	sup_filter_free(&prog);
 	if (rc < 0) {
@@ -513,17 +523,17 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 				 : "run `fnguard probe` to see what this kernel allows");
 		return SUP_EXIT_FAILURE;
 	}
-	if (s->pol->network.present && !s->caps->pidfd_getfd) {
-		/* Every network decision is carried out on a copy of the
-		 * workload's socket; without one it could only be taken on
-		 * memory the workload can still change. Nothing has run yet:
-		 * the child waits at its first execve. */
+	if (s->pol->network.present && !s->caps->pidfd_getfd && !fo.broker) {
+		/* pidfd_getfd works on ourselves but not on the child (an LSM
+		 * rule): the filter was built without the broker, and every
+		 * network decision needs a copy of the workload's socket.
+		 * Nothing has run yet: the child waits at its first execve. */
 		kill(s->child, SIGKILL);
 		waitpid(s->child, NULL, __WALL);
-		die_hint("network rules need pidfd_getfd(2), which is refused here (docker's "
-			 "default seccomp profile refuses it without CAP_SYS_PTRACE)",
-			 "run the container with --cap-add SYS_PTRACE, or drop the network: "
-			 "section (exec control works without it)");
+		die_hint("network rules need pidfd_getfd(2) on the workload, which is refused "
+			 "here although it works on fnguard itself",
+			 "check the LSM (Yama ptrace_scope, AppArmor ptrace rules) that "
+			 "refuses it");
 		return SUP_EXIT_FAILURE;
 	}
 	tracee_get(s->tt, s->child, true);
@@ -588,6 +598,7 @@ int cli_run(int argc, char **argv)
 	addrtab_free(s.addrs);
 	netdns_free(s.dns);
 	sup_net_free(&s);
+	sup_broker_free(&s);
 	sup_code_free(s.code);
 	policy_free(pol);
 	return rc;

@@ -35,6 +35,8 @@ struct sup {
 	struct netdns *dns;     /* owned; NULL without network rules */
 	struct sup_code *code;  /* owned; NULL without code rules */
 	struct net_wait *waits; /* owned: blocking connects answered later */
+	struct brk *brk;        /* owned; the socket broker, NULL unless network
+				 * rules run without pidfd_getfd */
 	size_t n_waits;
 	bool deferred; /* the current notification is answered later */
 	int64_t t0_mono;
@@ -75,6 +77,26 @@ size_t sup_net_pollfds(struct sup *s, struct pollfd *fds, size_t max);
 int sup_net_timeout(const struct sup *s);
 void sup_net_handle(struct sup *s, const struct pollfd *fds, size_t n);
 void sup_net_free(struct sup *s);
+
+/* broker.c: without pidfd_getfd, the supervisor creates the workload's
+ * sockets and keeps copies. sup_broker_open files the sockets the workload
+ * inherits (call it before the launch); sup_broker_grab returns a copy of
+ * the socket at tid's fd, -EBADF, -ENOTSOCK, or -ESTALE for a socket
+ * the broker never saw. */
+struct sup_trap_info;
+int sup_broker_open(struct sup *s);
+void sup_broker_free(struct sup *s);
+int sup_broker_grab(struct sup *s, pid_t tid, int fd);
+void sup_broker_notify(struct sup *s, const struct seccomp_notif *req,
+		       struct seccomp_notif_resp *resp, const struct sup_trap_info *ti);
+size_t sup_broker_pollfds(struct sup *s, struct pollfd *fds, size_t max);
+int sup_broker_timeout(const struct sup *s);
+void sup_broker_handle(struct sup *s, const struct pollfd *fds, size_t n);
+
+/* loop.c: an anti-escape refusal, answered and logged as a `syscall`
+ * deny with the filter's reason. */
+void sup_refuse_syscall(struct sup *s, const struct seccomp_notif *req,
+			struct seccomp_notif_resp *resp, const struct sup_trap_info *ti);
 
 /* loop.c: runs until the workload is gone; returns fnguard's exit code. */
 int sup_loop(struct sup *s);

@@ -62,4 +62,11 @@ int sys_open_mem(pid_t pid);
  * waits on this notification (pid reuse and racing exits). */
 bool sys_notif_valid(int notify_fd, uint64_t id);
 
+/* Writes len bytes at addr in pid's memory (whole or -EFAULT), as the
+ * kernel's copy to user space would for a syscall it answers. */
+int sys_poke(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
+/* The thread group of a task, from /proc; -1 when it is gone. */
+pid_t sys_tgid_of(pid_t tid);
+
 #endif

@@ -20,7 +20,8 @@ struct tracee {
 	 * interpreter (the identity check alone would accept any script
 	 * with the same interpreter swapped in by a racing thread). */
 	char exp_script[256];
-	int pidfd; /* -1, or a pidfd of this task (owned: closed on delete) */
+	int pidfd;  /* -1, or a pidfd of this task (owned: closed on delete) */
+	pid_t tgid; /* 0 until looked up (broker.c) */
 };
 
 struct tracee_tab;

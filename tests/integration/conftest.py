@@ -120,6 +120,9 @@ class Runner:
     def __init__(self, tmp_path):
         self.tmp = tmp_path
         self.n = 0
+        # argv between prefix and fnguard for every run of this test: e.g.
+        # the refuse helper, to run a suite where pidfd_getfd is refused.
+        self.wrap = ()
 
     def policy(self, text, name=None):
         self.n += 1
@@ -137,7 +140,7 @@ class Runner:
         prefix: argv put in front of fnguard (e.g. a network world's
         ["ip", "netns", "exec", NS]).
         """
-        cmd = list(prefix) + [FNGUARD, "run"]
+        cmd = list(prefix) + list(self.wrap) + [FNGUARD, "run"]
         ppath = None
         if isinstance(policy_yaml, Path):
             ppath = policy_yaml
@@ -174,6 +177,18 @@ def _binaries():
 def run_fnguard(tmp_path):
     """run_fnguard(policy_yaml, argv, ...) -> Result (see Runner.__call__)."""
     return Runner(tmp_path)
+
+
+# Where pidfd_getfd is refused (docker's default profile) fnguard brokers the
+# workload's sockets instead; network suites run every case in both modes.
+SOCKET_MODES = ("pidfd_getfd", "broker")
+
+
+def runner_in_mode(tmp_path, mode):
+    r = Runner(tmp_path)
+    if mode == "broker":
+        r.wrap = (helper("refuse"), "getfd")
+    return r
 
 
 def helper(name):

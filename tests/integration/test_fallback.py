@@ -78,22 +78,27 @@ def test_probe_reports_refusals(kernel_tier):
             assert caps["tier"] == "kernel", caps
 
 
-def test_without_pidfd_getfd_network_rules_refused_exec_still_works(tmp_path, kernel_tier):
-    """Docker's default profile refuses pidfd_getfd: network decisions would
-    have to be taken on memory the workload can still change, so a network
-    section is refused (125) while exec control keeps working."""
-    marker = tmp_path / "MARKER"
+def test_without_pidfd_getfd_the_broker_enforces_network_rules(tmp_path, kernel_tier):
+    """Docker's default profile refuses pidfd_getfd: fnguard then creates
+    the workload's sockets itself (test_broker.py) instead of deciding on
+    memory the workload can still change; exec control is unchanged."""
     pol = tmp_path / "net.yaml"
-    pol.write_text("version: 1\nnetwork:\n  allow: [api.example.com]\n")
-    env = base_env()
-    p = subprocess.run([helper("refuse"), "getfd", FNGUARD, "run", "-p", str(pol), "--",
-                        "/usr/bin/touch", str(marker)], capture_output=True, text=True,
-                       timeout=TIMEOUT, env=env, stdin=subprocess.DEVNULL)
-    assert p.returncode == EXIT_FNGUARD_FAILED, p.stderr
-    assert not marker.exists()
-    assert "pidfd_getfd" in p.stderr and "SYS_PTRACE" in p.stderr, p.stderr
+    pol.write_text("version: 1\nnetwork:\n  allow: [api.example.com]\n  loopback: false\n")
+    log = tmp_path / "net.jsonl"
+    p = subprocess.run([helper("refuse"), "getfd", FNGUARD, "run", "-p", str(pol), "--log",
+                        str(log), "--", PY, "-c",
+                        "import socket; socket.create_connection(('127.0.0.9', 9), 2)"],
+                       capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == EXIT_VIOLATION, p.stderr
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    start = [e for e in events if e["event"] == "start"][0]
+    assert start["features"]["pidfd_getfd"] is False, start
+    assert start["features"]["socket_broker"] is True, start
+    assert [e["addr"] for e in events if e["event"] == "connect"] == ["127.0.0.9"], events
     p2, events = refused_run(tmp_path, "getfd",
                              "import subprocess; subprocess.run(['/usr/bin/id'])")
     assert p2.returncode == EXIT_VIOLATION, p2.stderr
     start = [e for e in events if e["event"] == "start"][0]
     assert start["features"]["pidfd_getfd"] is False, start
+    assert start["features"]["socket_broker"] is False, start  # no network rules

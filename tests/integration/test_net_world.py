@@ -12,10 +12,17 @@ import socket
 
 import pytest
 
-from conftest import EXIT_VIOLATION, NODE, PY, base_env, helper
+from conftest import (EXIT_VIOLATION, NODE, PY, SOCKET_MODES, base_env, helper,
+                      runner_in_mode)
 from networld import ADDR, ADDR6, networld, networld_factory  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("kernel_tier")
+
+
+@pytest.fixture(params=SOCKET_MODES)
+def run_fnguard(request, tmp_path):
+    """Every case in both socket modes (see conftest.runner_in_mode)."""
+    return runner_in_mode(tmp_path, request.param)
 
 T = 30  # seconds: bound on any one run
 SECRET = "Zq8sK2mW9xLp4TnR7vB3cY6hJ1dF5gE0aXc"  # a DNS label: letters and digits

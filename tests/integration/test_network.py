@@ -8,9 +8,15 @@ import time
 
 import pytest
 
-from conftest import EXIT_VIOLATION, PY, base_env, helper
+from conftest import EXIT_VIOLATION, PY, SOCKET_MODES, base_env, helper, runner_in_mode
 
 ALLOWED, FORBIDDEN = "127.0.0.1", "127.0.0.2"
+
+
+@pytest.fixture(params=SOCKET_MODES)
+def run_fnguard(request, tmp_path):
+    """Every case in both socket modes (see conftest.runner_in_mode)."""
+    return runner_in_mode(tmp_path, request.param)
 
 
 class Server:
