@@ -7,9 +7,7 @@
  * nothing, since the kernel never reads the workload's copy again. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <sys/fsuid.h>
 #include <poll.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -26,6 +24,7 @@
 #include <arpa/inet.h>
 
 #include "addrtab.h"
+#include "become.h"
 #include "filter.h"
 #include "netdns.h"
 #include "cleanup.h"
@@ -282,89 +281,6 @@ static int grab_or_answer(struct sup *s, const struct seccomp_notif *req, int fd
 }
 
 /* ---- unix sockets, performed as the workload ---- */
-
-/* The task's filesystem identity and cwd, taken on by the supervisor for
- * one call: a unix socket path must resolve and be permission-checked as
- * the workload's own call would (our root would reach root-only sockets
- * such as docker's). fsuid, fsgid and groups are this thread's; the
- * supervisor is single-threaded. */
-struct as_task {
-	bool creds;
-	uid_t fsuid;
-	gid_t fsgid;
-	int ngroups;
-	gid_t groups[NGROUPS_MAX > 256 ? 256 : NGROUPS_MAX];
-	int cwd;
-};
-
-static int read_ids(pid_t tid, uid_t *fsuid, gid_t *fsgid, gid_t *groups, int *ngroups)
-{
-	char path[64], line[4096];
-	unsigned long u[4], g[4];
-	int have = 0;
-
-	*ngroups = 0;
-	snprintf(path, sizeof path, "/proc/%d/status", tid);
-	_cleanup_file_ FILE *f = fopen(path, "re");
-	while (f && fgets(line, sizeof line, f)) {
-		if (sscanf(line, "Uid: %lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) == 4)
-			*fsuid = (uid_t)u[3], have |= 1;
-		else if (sscanf(line, "Gid: %lu %lu %lu %lu", &g[0], &g[1], &g[2], &g[3]) == 4)
-			*fsgid = (gid_t)g[3], have |= 2;
-		else if (strncmp(line, "Groups:", 7) == 0) {
-			char *p = line + 7, *end;
-			unsigned long v;
-			while (*ngroups < 256 && (v = strtoul(p, &end, 10), end != p)) {
-				groups[(*ngroups)++] = (gid_t)v;
-				p = end;
-			}
-			have |= 4;
-		}
-	}
-	return have == 7 ? 0 : -ESRCH;
-}
-
-static int become(pid_t tid, struct as_task *st)
-{
-	char cwd[64];
-	gid_t groups[256];
-	int n;
-	uid_t fsuid;
-	gid_t fsgid;
-
-	memset(st, 0, sizeof *st);
-	st->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	snprintf(cwd, sizeof cwd, "/proc/%d/cwd", tid);
-	if (st->cwd < 0 || chdir(cwd) < 0)
-		return -errno;
-	if (geteuid() != 0)
-		return 0; /* same uid as the workload: nothing to take on */
-	if (read_ids(tid, &fsuid, &fsgid, groups, &n) < 0)
-		return -ESRCH;
-	st->ngroups = getgroups((int)ARRAY_SIZE(st->groups), st->groups);
-	st->fsgid = (gid_t)setfsgid((gid_t)-1);
-	st->fsuid = (uid_t)setfsuid((uid_t)-1);
-	st->creds = true;
-	if (setgroups((size_t)n, groups) < 0)
-		return -errno;
-	setfsgid(fsgid);
-	setfsuid(fsuid);
-	return 0;
-}
-
-static void unbecome(struct as_task *st)
-{
-	if (st->creds) {
-		setfsuid(st->fsuid);
-		setfsgid(st->fsgid);
-		if (st->ngroups >= 0)
-			setgroups((size_t)st->ngroups, st->groups);
-	}
-	if (st->cwd >= 0) {
-		(void)!fchdir(st->cwd);
-		close(st->cwd);
-	}
-}
 
 /* connect or sendto on a unix (or netlink) socket copy, as the task,
  * never blocking the supervisor (a peer that must drain the socket may

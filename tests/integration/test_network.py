@@ -317,6 +317,33 @@ except PermissionError:
     assert "root socket refused" in res.stdout, res.dump()
 
 
+def test_unix_peer_credentials_are_the_workloads(run_fnguard, kernel_tier):
+    """fnguard connects unix sockets for the workload: the peer's
+    SO_PEERCRED must show the workload's uid and gid, never the root
+    supervisor's (a service trusting uid 0 would otherwise serve an
+    unprivileged workload as root)."""
+    import os
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs a root supervisor and a workload that drops to 65534")
+    src = """
+import os, socket, struct
+srv = socket.socket(socket.AF_UNIX); srv.bind("\\0fnguard-peercred-%d" % os.getpid()); srv.listen()
+name = srv.getsockname()
+if os.fork() == 0:
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+    socket.socket(socket.AF_UNIX).connect(name)
+    os._exit(0)
+c, _ = srv.accept()
+pid, uid, gid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+print("peer", uid, gid)
+os.wait()
+"""
+    res = run_fnguard(policy(9, "deny"), [PY, "-c", src], env=net_env())
+    assert res.returncode == 0, res.dump()
+    assert res.stdout.split() == ["peer", "65534", "65534"], res.dump()
+
+
 def test_unix_sendmsg_with_and_without_fds(run_fnguard, tmp_path, kernel_tier):
     src = """
 import os, socket
