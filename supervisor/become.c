@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct ids {
 	gid_t egid, fsgid;
 	int ngroups;
 	gid_t groups[256];
+	unsigned long long cap_eff;
 };
 
 static int read_ids(pid_t tid, struct ids *id)
@@ -45,25 +47,34 @@ static int read_ids(pid_t tid, struct ids *id)
 				p = end;
 			}
 			have |= 4;
+		} else if (sscanf(line, "CapEff: %llx", &id->cap_eff) == 1) {
+			have |= 8;
+			break; /* after Uid, Gid and Groups */
 		}
 	}
-	return have == 7 ? 0 : -ESRCH;
+	return have == 15 ? 0 : -ESRCH;
 }
 
-int become(pid_t tid, struct as_task *st)
+int become(pid_t tid, bool paths, struct as_task *st)
 {
 	char cwd[64];
 	struct ids id;
 
 	memset(st, 0, sizeof *st);
-	st->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	snprintf(cwd, sizeof cwd, "/proc/%d/cwd", (int)tid);
-	if (st->cwd < 0 || chdir(cwd) < 0)
-		return -errno;
+	st->cwd = -1;
+	if (paths) {
+		st->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		snprintf(cwd, sizeof cwd, "/proc/%d/cwd", (int)tid);
+		if (st->cwd < 0 || chdir(cwd) < 0)
+			return -errno;
+	}
 	if (geteuid() != 0)
 		return 0; /* same uid as the workload: nothing to take on */
 	if (read_ids(tid, &id) < 0)
 		return -ESRCH;
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	if (syscall(SYS_capget, &h, st->caps) < 0)
+		return -errno;
 	st->ngroups = getgroups((int)(sizeof st->groups / sizeof st->groups[0]), st->groups);
 	st->egid = getegid();
 	st->creds = true;
@@ -77,7 +88,12 @@ int become(pid_t tid, struct as_task *st)
 		return -errno;
 	if (id.fsuid != id.euid)
 		setfsuid(id.fsuid);
-	return 0;
+	/* No more than the task may use: a root euid kept all of ours. */
+	struct __user_cap_data_struct d[2];
+	memcpy(d, st->caps, sizeof d);
+	d[0].effective &= (uint32_t)id.cap_eff;
+	d[1].effective &= (uint32_t)(id.cap_eff >> 32);
+	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
 }
 
 void unbecome(struct as_task *st)
@@ -85,7 +101,9 @@ void unbecome(struct as_task *st)
 	if (st->creds) {
 		/* The saved uid is still 0: the euid comes back, and with it
 		 * the effective capabilities; then the gids. */
+		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 		(void)!syscall(SYS_setresuid, -1, 0, -1);
+		(void)!syscall(SYS_capset, &h, st->caps);
 		(void)!syscall(SYS_setresgid, -1, st->egid, -1);
 		if (st->ngroups >= 0)
 			setgroups((size_t)st->ngroups, st->groups);

@@ -4,12 +4,15 @@
  * are permission-checked as for it (our root would reach root-only
  * sockets such as docker's); and its euid and egid, which is what
  * SO_PEERCRED shows the peer (a root supervisor must not lend root to an
- * unprivileged workload connecting to a service that trusts uid 0). The
- * peer still sees the supervisor's pid. */
+ * unprivileged workload connecting to a service that trusts uid 0); and
+ * its effective capabilities, which netlink checks in the sender's
+ * context (a root workload without CAP_NET_ADMIN must not change routes
+ * through us). The peer still sees the supervisor's pid. */
 #ifndef FNG_BECOME_H
 #define FNG_BECOME_H
 
 #include <limits.h>
+#include <linux/capability.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -18,13 +21,16 @@ struct as_task {
 	gid_t egid; /* ours, to restore */
 	int ngroups;
 	gid_t groups[NGROUPS_MAX > 256 ? 256 : NGROUPS_MAX];
-	int cwd; /* ours, O_PATH */
+	struct __user_cap_data_struct caps[2]; /* ours, to restore */
+	int cwd; /* ours (O_PATH), or -1 when paths were not asked for */
 };
 
-/* Takes on tid's cwd and (as root) identity; 0 or -errno. Always call
- * unbecome() afterwards, whatever this returned. The supervisor is
- * single-threaded: the raw set*id calls change only this thread. */
-int become(pid_t tid, struct as_task *st);
+/* Takes on tid's identity (when we are root: nothing to take on
+ * otherwise) and, with paths (unix sockets; netlink has none), its cwd.
+ * 0 or -errno. Always call unbecome() afterwards, whatever this
+ * returned. The supervisor is single-threaded: the raw set*id and capset
+ * calls change only this thread. */
+int become(pid_t tid, bool paths, struct as_task *st);
 void unbecome(struct as_task *st);
 
 #endif

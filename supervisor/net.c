@@ -149,13 +149,19 @@ static void log_net(struct sup *s, const char *event, const char *action, const 
 	log_emit(s->log, ev);
 }
 
-static bool is_inet_socket(int copy)
+/* The socket's family, or -1 when it cannot be asked. */
+static int sock_domain(int copy)
 {
 	int dom = 0;
 	socklen_t l = sizeof dom;
 
-	return getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom == AF_INET ||
-	       dom == AF_INET6;
+	return getsockopt(copy, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 ? -1 : dom;
+}
+
+static bool is_inet_socket(int copy)
+{
+	int dom = sock_domain(copy);
+	return dom < 0 || dom == AF_INET || dom == AF_INET6;
 }
 
 /* A call that stays on this host: a non-inet address on a socket that is
@@ -292,7 +298,7 @@ static void unix_call(pid_t tid, int copy, const struct net_call *c, const void 
 	struct as_task st;
 	int fl = fcntl(copy, F_GETFL);
 	bool blocking = fl >= 0 && !(fl & O_NONBLOCK) && !(flags & MSG_DONTWAIT);
-	int rc = become(tid, &st);
+	int rc = become(tid, sock_domain(copy) == AF_UNIX, &st);
 	ssize_t n = -1;
 
 	if (rc == 0) {
@@ -358,7 +364,8 @@ static bool do_connect(struct sup *s, const struct seccomp_notif *req, struct ne
 	if (poll(&p, 1, 0) == 1) {
 		int err = 0;
 		socklen_t el = sizeof err;
-		if (getsockopt(copy, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+		/* Writable without error or hang-up: connected (SO_ERROR is 0). */
+		if (p.revents != POLLOUT && getsockopt(copy, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
 			err = errno;
 		resp->error = -err;
 		return false;
@@ -658,7 +665,7 @@ static bool local_sendmsg(struct sup *s, const struct seccomp_notif *req, int co
 		};
 		int fl = fcntl(copy, F_GETFL);
 		bool blocking = fl >= 0 && !(fl & O_NONBLOCK) && !(flags & MSG_DONTWAIT);
-		rc = become(m.c.tid, &st);
+		rc = become(m.c.tid, sock_domain(copy) == AF_UNIX, &st);
 		ssize_t n = rc == 0 ? sendmsg(copy, &h, flags | MSG_NOSIGNAL | MSG_DONTWAIT) : -1;
 		if (rc == 0 && n < 0)
 			rc = -errno;

@@ -344,6 +344,38 @@ os.wait()
     assert res.stdout.split() == ["peer", "65534", "65534"], res.dump()
 
 
+NETLINK_ADD_ADDRESS = r"""
+import socket, struct
+# RTM_NEWADDR 10.9.9.9/32 on lo: needs CAP_NET_ADMIN, checked in the
+# sender's context, which is fnguard's when fnguard sends for the workload.
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+ifa = struct.pack("BBBBI", socket.AF_INET, 32, 0, 0, 1)
+attrs = b"".join(struct.pack("HH", 8, t) + socket.inet_aton("10.9.9.9") for t in (1, 2))
+body = ifa + attrs
+msg = struct.pack("IHHII", 16 + len(body), 20, 0x1 | 0x4 | 0x400 | 0x200, 1, 0) + body
+s.sendto(msg, (0, 0))
+err = struct.unpack("i", s.recv(4096)[16:20])[0]
+print("netlink", err)
+"""
+
+
+def test_netlink_sent_for_the_workload_keeps_its_capabilities(run_fnguard, kernel_tier):
+    """A root workload has lost CAP_NET_ADMIN; fnguard, which performs its
+    netlink sends, must not lend it its own (in a throw-away netns)."""
+    import os
+    import subprocess
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs root (a netns, and a root supervisor)")
+    bare = subprocess.run(["unshare", "-n", PY, "-c", NETLINK_ADD_ADDRESS],
+                          capture_output=True, text=True, timeout=30)
+    assert bare.stdout.split() == ["netlink", "0"], bare  # privileged: it works
+    res = run_fnguard(policy(9, "deny"), [PY, "-c", NETLINK_ADD_ADDRESS], env=net_env(),
+                      prefix=["unshare", "-n"])
+    assert res.returncode == 0, res.dump()
+    assert res.stdout.split() == ["netlink", "-1"], res.dump()  # -EPERM
+
+
 def test_unix_sendmsg_with_and_without_fds(run_fnguard, tmp_path, kernel_tier):
     src = """
 import os, socket
