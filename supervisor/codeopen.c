@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "become.h"
 #include "cleanup.h"
 #include "codeopen.h"
 #include "rules.h"
@@ -209,18 +210,40 @@ static void log_code(struct sup *s, pid_t tid, const char *action, const char *p
 
 /* Rewrites /proc/self and /proc/thread-self, which would otherwise name
  * the supervisor, and makes a relative path relative to the task. */
-static void lookup_path(pid_t tid, int dirfd, const char *path, char *out, size_t size)
+/* Opens path as the task's open would: the directory it is relative to
+ * (the task's cwd, its dirfd, its /proc/self) is taken as ourselves, as
+ * an O_PATH handle: a task may always use its own, which we, wearing its
+ * fsuid, might not (a non-dumpable task's /proc files are root's). The
+ * rest of the walk and the open itself are done with the task's identity
+ * (become.h): a root supervisor must not open what the task could not
+ * (a `x.py` symlink to /etc/shadow would otherwise be handed over).
+ * Returns the fd or -errno. */
+static int open_as_task(pid_t tid, int dirfd, const char *path, int flags)
 {
+	char base[96];
+	const char *rel = path;
+
 	if (strncmp(path, "/proc/self/", 11) == 0)
-		snprintf(out, size, "/proc/%d/%s", tid, path + 11);
+		snprintf(base, sizeof base, "/proc/%d", tid), rel = path + 11;
 	else if (strncmp(path, "/proc/thread-self/", 18) == 0)
-		snprintf(out, size, "/proc/%d/task/%d/%s", tid, tid, path + 18);
+		snprintf(base, sizeof base, "/proc/%d/task/%d", tid, tid), rel = path + 18;
 	else if (path[0] == '/')
-		snprintf(out, size, "%s", path);
+		base[0] = 0;
 	else if (dirfd == AT_FDCWD)
-		snprintf(out, size, "/proc/%d/cwd/%s", tid, path);
+		snprintf(base, sizeof base, "/proc/%d/cwd", tid);
 	else
-		snprintf(out, size, "/proc/%d/fd/%d/%s", tid, dirfd, path);
+		snprintf(base, sizeof base, "/proc/%d/fd/%d", tid, dirfd);
+	_cleanup_fd_ int at = base[0] ? open(base, O_PATH | O_CLOEXEC) : AT_FDCWD;
+	if (base[0] && at < 0)
+		return -errno;
+	struct as_task st;
+	int rc = become(tid, false, &st);
+	int fd =
+		rc == 0 ? openat(at, rel, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC) : -1;
+	if (rc == 0 && fd < 0)
+		rc = -errno;
+	unbecome(&st);
+	return fd >= 0 ? fd : rc;
 }
 
 /* Hands our open file to the workload as the result of its open. */
@@ -301,7 +324,7 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 	pid_t tid = (pid_t)req->pid;
 	int dirfd = AT_FDCWD, flags;
 	uint64_t path_addr;
-	char path[PATH_MAX], lookup[PATH_MAX + 64], real[PATH_MAX];
+	char path[PATH_MAX], real[PATH_MAX];
 
 	*answered = false;
 	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
@@ -329,11 +352,11 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		return;
 	if (!sys_notif_valid(s->notify_fd, req->id))
 		return;
-	lookup_path(tid, dirfd, path, lookup, sizeof lookup);
-	_cleanup_fd_ int fd = open(lookup, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC);
+	_cleanup_fd_ int fd = open_as_task(tid, dirfd, path, flags);
 	resp->flags = 0;
 	if (fd < 0) {
-		resp->error = -errno;
+		resp->error = fd;
+		fd = -1;
 		return;
 	}
 	char self[64];

@@ -215,3 +215,34 @@ def test_pyc_trust_depends_on_who_could_write_it(kernel_tier, tmp_path):
         subprocess.run(["rm", "-rf", root])
     assert results["trusted"][:2] == (0, "from-pyc"), results
     assert results["writable"][:2] == (0, "from-source"), results
+
+
+def test_code_opened_with_the_workloads_rights(run_fnguard, tmp_path, kernel_tier):
+    """fnguard opens code files for the workload: a root fnguard must not
+    open what the workload could not. A `.py` symlink to a root-only file,
+    opened after the workload dropped to 65534, gets EACCES as it would
+    without fnguard (and the secret is never read)."""
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs a root supervisor and a workload that drops to 65534")
+    d = tempfile.mkdtemp(prefix="fng-code-rights-", dir="/tmp")
+    try:
+        os.chmod(d, 0o755)
+        secret = os.path.join(d, "secret")
+        with open(secret, "w") as f:
+            f.write("TOPSECRET\n")
+        os.chmod(secret, 0o600)
+        os.symlink(secret, os.path.join(d, "evil.py"))
+        script = (f"import os\nos.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+                  f"try:\n    print(open({os.path.join(d, 'evil.py')!r}).read().strip())\n"
+                  f"except PermissionError as e:\n    print('refused', e.errno)\n")
+        bare = __import__("subprocess").run([PY, "-c", script], capture_output=True,
+                                            text=True, timeout=30)
+        assert bare.stdout.strip() == "refused 13", bare
+        res = run_fnguard(policy(d), [PY, "-c", script])
+        assert res.returncode == 0, res.dump()
+        assert res.stdout.strip() == "refused 13", res.dump()
+    finally:
+        shutil.rmtree(d)
