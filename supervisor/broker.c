@@ -28,6 +28,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "become.h"
 #include "cleanup.h"
 #include "filter.h"
 #include "socktab.h"
@@ -177,11 +178,19 @@ static void brk_socket(struct sup *s, const struct seccomp_notif *req,
 		       struct seccomp_notif_resp *resp)
 {
 	uint64_t dom = req->data.args[0], type = req->data.args[1], proto = req->data.args[2];
-	/* The kernel takes ints: the upper halves are ignored, as there. */
-	int fd = socket((int)dom, ((int)type & ~SOCK_CLOEXEC) | SOCK_CLOEXEC, (int)proto);
-
+	struct as_task st;
+	/* As the task: the socket's owner and its file's credentials (which
+	 * netlink checks) must be the task's, and so must the rights asked
+	 * for creating it (ping sockets check the caller's group). The
+	 * kernel takes ints: the upper halves are ignored, as there. */
+	int rc = become((pid_t)req->pid, false, &st);
+	int fd = rc == 0 ? socket((int)dom, ((int)type & ~SOCK_CLOEXEC) | SOCK_CLOEXEC, (int)proto)
+			 : -1;
+	if (rc == 0 && fd < 0)
+		rc = -errno;
+	unbecome(&st);
 	if (fd < 0) {
-		resp->error = -errno;
+		resp->error = rc;
 		return;
 	}
 	int n = hand_over(s, req->id, fd, (int)type & SOCK_CLOEXEC, true);
@@ -209,9 +218,14 @@ static void brk_socketpair(struct sup *s, const struct seccomp_notif *req,
 		resp->error = -EFAULT;
 		return;
 	}
-	if (socketpair((int)req->data.args[0], (type & ~SOCK_CLOEXEC) | SOCK_CLOEXEC,
-		       (int)req->data.args[2], sv) < 0) {
-		resp->error = -errno;
+	struct as_task st;
+	int rc = become(tid, false, &st); /* see brk_socket */
+	if (rc == 0 && socketpair((int)req->data.args[0], (type & ~SOCK_CLOEXEC) | SOCK_CLOEXEC,
+				  (int)req->data.args[2], sv) < 0)
+		rc = -errno;
+	unbecome(&st);
+	if (rc < 0) {
+		resp->error = rc;
 		return;
 	}
 	for (int i = 0; i < 2; i++) {

@@ -26,7 +26,7 @@ const char *const sup_broker_limits[] = {
 	"without pidfd_getfd fnguard creates the workload's sockets itself (socket broker): a "
 	"socket passed in from outside the process tree cannot be used for network calls",
 	"a socket the workload closes stays open up to 100 ms (the broker's sweep)",
-	"SO_PEERCRED of a socketpair names fnguard, which created it",
+	"SO_PEERCRED of a socketpair shows fnguard's pid (with the workload's uid and gid)",
 	NULL,
 };
 

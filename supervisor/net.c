@@ -615,8 +615,20 @@ static ssize_t send_copy(struct sup *s, int copy, struct msg_copy *m, int flags,
 		.msg_control = m->controllen ? m->control : NULL,
 		.msg_controllen = m->controllen,
 	};
-	ssize_t n = sendmsg(copy, &h, flags | MSG_NOSIGNAL);
-	return n < 0 ? -errno : n;
+	if (!m->controllen) {
+		ssize_t n = sendmsg(copy, &h, flags | MSG_NOSIGNAL);
+		return n < 0 ? -errno : n;
+	}
+	/* Control messages can ask for privileges (SO_MARK and SO_PRIORITY
+	 * need CAP_NET_ADMIN, checked in the sender's context): send them
+	 * with the task's capabilities, not ours. */
+	struct as_task st;
+	int rc = become(m->c.tid, false, &st);
+	ssize_t n = rc == 0 ? sendmsg(copy, &h, flags | MSG_NOSIGNAL) : rc;
+	if (rc == 0 && n < 0)
+		n = -errno;
+	unbecome(&st);
+	return n;
 }
 
 /* Unix and netlink sockets go on (their permission checks must be the

@@ -376,6 +376,39 @@ def test_netlink_sent_for_the_workload_keeps_its_capabilities(run_fnguard, kerne
     assert res.stdout.split() == ["netlink", "-1"], res.dump()  # -EPERM
 
 
+SO_MARK_SEND = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendmsg([b"marked"], [(socket.SOL_SOCKET, socket.SO_MARK, struct.pack("I", 7))],
+              0, ("127.0.0.1", int(sys.argv[1])))
+    print("sent")
+except PermissionError:
+    print("EPERM")
+"""
+
+
+def test_control_messages_sent_with_the_workloads_capabilities(run_fnguard, kernel_tier):
+    """SO_MARK in a control message needs CAP_NET_ADMIN, checked in the
+    sender's context: fnguard sends the workload's datagrams, and must not
+    lend a root workload (which lost CAP_NET_ADMIN) its own."""
+    import os
+    import subprocess
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("needs root (bare run with CAP_NET_ADMIN as the baseline)")
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind((ALLOWED, 0))
+    port = sink.getsockname()[1]
+    bare = subprocess.run([PY, "-c", SO_MARK_SEND, str(port)], capture_output=True, text=True,
+                          timeout=30)
+    assert bare.stdout.strip() == "sent", bare  # with CAP_NET_ADMIN it works
+    res = run_fnguard(policy(port, "deny"), [PY, "-c", SO_MARK_SEND, str(port)], env=net_env())
+    sink.close()
+    assert res.returncode == 0, res.dump()
+    assert res.stdout.strip() == "EPERM", res.dump()
+
+
 def test_unix_sendmsg_with_and_without_fds(run_fnguard, tmp_path, kernel_tier):
     src = """
 import os, socket
