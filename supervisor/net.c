@@ -6,6 +6,8 @@
  * a racing thread that rewrites the sockaddr after the check changes
  * nothing, since the kernel never reads the workload's copy again. */
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -292,13 +294,36 @@ static int grab_or_answer(struct sup *s, const struct seccomp_notif *req, int fd
  * never blocking the supervisor (a peer that must drain the socket may
  * itself wait for one of our answers). When the call would block on a
  * blocking socket it goes on in the kernel instead (CONTINUE). */
+/* True when data (our copy) holds only rtnetlink GET requests for the
+ * kernel: those need no privilege, so they are sent without taking on
+ * the task's identity (glibc's getaddrinfo asks RTM_GETADDR on every
+ * lookup that sorts more than one answer). */
+static bool netlink_kernel_gets(int dom, const struct net_call *c, const void *data, size_t len)
+{
+	const struct sockaddr_nl *nl = (const struct sockaddr_nl *)&c->ss;
+	int left = len > INT_MAX ? 0 : (int)len;
+
+	if (dom != AF_NETLINK || c->len < sizeof *nl || nl->nl_family != AF_NETLINK ||
+	    nl->nl_pid != 0 || left < (int)sizeof(struct nlmsghdr))
+		return false;
+	for (const struct nlmsghdr *h = data; left > 0; h = NLMSG_NEXT(h, left)) {
+		if (!NLMSG_OK(h, left) || h->nlmsg_type < RTM_BASE || h->nlmsg_type >= RTM_MAX ||
+		    (h->nlmsg_type & 3) != 2)
+			return false;
+	}
+	return true;
+}
+
 static void unix_call(pid_t tid, int copy, const struct net_call *c, const void *data, size_t len,
 		      int flags, bool is_connect, struct seccomp_notif_resp *resp)
 {
-	struct as_task st;
+	struct as_task st = { .cwd = -1 };
 	int fl = fcntl(copy, F_GETFL);
 	bool blocking = fl >= 0 && !(fl & O_NONBLOCK) && !(flags & MSG_DONTWAIT);
-	int rc = become(tid, sock_domain(copy) == AF_UNIX, &st);
+	int dom = sock_domain(copy);
+	int rc = !is_connect && netlink_kernel_gets(dom, c, data, len)
+			 ? 0
+			 : become(tid, dom == AF_UNIX, &st);
 	ssize_t n = -1;
 
 	if (rc == 0) {
@@ -824,14 +849,19 @@ static ssize_t stub_recv(struct sup *s, int copy, ino_t ino, void *buf, size_t l
  * call goes on untouched). */
 static int stub_socket(struct sup *s, pid_t tid, int fd, ino_t *ino)
 {
-	struct stat st;
+	char path[64];
+	struct stat st, cst;
 
-	if (!s->dns)
+	/* Most receives are not DNS: one stat tells, without a copy. */
+	snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)tid, fd);
+	if (!s->dns || stat(path, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+	    !netdns_find(s->dns, st.st_ino))
 		return -1;
 	int copy = grab_socket(s, tid, fd);
 	if (copy < 0)
 		return -1;
-	if (fstat(copy, &st) < 0 || !netdns_find(s->dns, st.st_ino)) {
+	/* A dup2() in between: the receive goes on untouched. */
+	if (fstat(copy, &cst) < 0 || cst.st_ino != st.st_ino) {
 		close(copy);
 		return -1;
 	}
@@ -851,12 +881,11 @@ static void net_recvfrom(struct sup *s, const struct seccomp_notif *req,
 	}
 	uint64_t buf = req->data.args[1], src = req->data.args[4], srclen = req->data.args[5];
 	size_t len = req->data.args[2] > NET_DGRAM_MAX ? NET_DGRAM_MAX : req->data.args[2];
-	_cleanup_fd_ int mem = open_mem_rw(tid);
 	_cleanup_free_ char *data = malloc(len ? len : 1);
 	struct sockaddr_storage from;
 	socklen_t flen, ulen = 0;
-	if (mem < 0 || !data || sys_read_mem(mem, srclen, &ulen, sizeof ulen) < 0) {
-		resp->error = mem < 0 ? mem : data ? -EFAULT : -ENOMEM;
+	if (!data || sys_peek(tid, srclen, &ulen, sizeof ulen) < 0) {
+		resp->error = data ? -EFAULT : -ENOMEM;
 		return;
 	}
 	if (!sys_notif_valid(s->notify_fd, req->id))
@@ -867,9 +896,16 @@ static void net_recvfrom(struct sup *s, const struct seccomp_notif *req,
 		return;
 	}
 	size_t put = (size_t)n < len ? (size_t)n : len;
-	if (write_mem(mem, buf, data, put) < 0 ||
-	    write_mem(mem, src, &from, ulen < flen ? ulen : flen) < 0 ||
-	    write_mem(mem, srclen, &flen, sizeof flen) < 0) {
+	/* One write for payload, address and its length, as the kernel's
+	 * own copies to user space would (writable memory only). */
+	struct iovec local[3] = { { data, put },
+				  { &from, ulen < flen ? ulen : flen },
+				  { &flen, sizeof flen } };
+	struct iovec remote[3] = { { (void *)(uintptr_t)buf, local[0].iov_len },
+				   { (void *)(uintptr_t)src, local[1].iov_len },
+				   { (void *)(uintptr_t)srclen, sizeof flen } };
+	size_t want = local[0].iov_len + local[1].iov_len + local[2].iov_len;
+	if (process_vm_writev(tid, local, 3, remote, 3, 0) != (ssize_t)want) {
 		resp->error = -EFAULT;
 		return;
 	}

@@ -575,7 +575,7 @@ def test_racing_thread_never_reaches_forbidden(run_fnguard, networld):
     counts = dict(kv.split("=") for kv in res.stdout.split())
     ok, refused = int(counts["ok"]), int(counts["refused"])
     # Both addresses were in play, and every connect that succeeded landed on the sink.
-    assert ok > 200 and refused > 0, res.stdout
+    assert ok >= 50 and refused >= 50, res.stdout
     assert len(w.connections("sink")) - bare_sink == ok, res.stdout
 
 
