@@ -10,6 +10,8 @@ network.allow names the target, so every connect is really judged.
 
 1. TCP connect + close to a 127.0.0.1 listener (tests/helpers/connect_loop,
    policy 127.0.0.1/32 with loopback: false).
+   Next to it, the kernel's floor: one notification round trip with a
+   bare listener that answers CONTINUE (tests/helpers/notify_floor).
 2. getaddrinfo of an allowed name in a networld (tests/integration/
    networld.py): bare goes straight to the fake resolver, wrapped goes
    through fnguard's DNS stub to the same resolver.
@@ -134,7 +136,30 @@ def connects(tmp):
     print(HEAD)
     argv = [helper, "tcp", "127.0.0.1", str(CONNECTS)]
     row("connect, accept, close (C)", argv, fng + argv, CONNECTS, CONNECT_GOAL_US)
+    floor = notify_floor()
+    if floor:
+        print(f"\nFloor on this machine: one seccomp user notification answered CONTINUE "
+              f"by a bare listener (tests/helpers/notify_floor, no fnguard code) costs "
+              f"{floor:.1f} µs; a judged connect needs one notification, and its TCP "
+              f"handshake then runs in fnguard's context (softirq) rather than the "
+              f"workload's.")
     print()
+
+
+def notify_floor():
+    """µs per notification round trip (median of RUNS), or None."""
+    helper = os.path.join(HELPERS, "notify_floor")
+    if not os.access(helper, os.X_OK):
+        return None
+    n, got = 20000, []
+    for _ in range(RUNS):
+        p = subprocess.run([helper, str(n)], capture_output=True, text=True, timeout=60)
+        try:
+            trapped, bare = (int(x) for x in p.stdout.split())
+        except ValueError:
+            return None
+        got.append((trapped - bare) / n / 1000)
+    return statistics.median(got)
 
 
 def world_tables(tmp):
@@ -170,7 +195,11 @@ def lookups(w, tmp):
         row(name, w.prefix + argv, fng + argv, LOOKUPS, LOOKUP_GOAL_US)
     print(f"\nBare: straight to the fake resolver {w.addr['resolver']}; fnguard: the "
           "same resolver through the stub. The fake servers are one python process, "
-          "so the bare figure is mostly theirs.\n")
+          "so the bare figure is mostly theirs. Notifications per lookup (glibc 2.36): "
+          "AF_INET 2 (connect, recvfrom); AF_UNSPEC 9 (connect to the nameserver, "
+          "sendmmsg, 2 recvfrom, the rtnetlink sendto and 2 recvmsg glibc makes to sort "
+          "two answers, and 2 connects to port 0 for RFC 3484 source selection), each "
+          "costing at least the floor above, plus two extra hops through the stub.\n")
 
 
 def http(w, tmp):
