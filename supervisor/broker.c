@@ -401,27 +401,6 @@ int sup_broker_timeout(const struct sup *s)
 	return (int)best;
 }
 
-/* True when tid has a signal it does not block or ignore pending, for
- * itself or its process: a blocking accept in the kernel would return
- * to run the handler (with WAIT_KILLABLE_RECV our waiter cannot). */
-static bool signal_pending(pid_t tid)
-{
-	char path[64], line[256];
-	unsigned long long pnd = 0, shd = 0, blk = 0, ign = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-	_cleanup_file_ FILE *f = fopen(path, "re");
-	while (f && fgets(line, sizeof line, f)) {
-		if (sscanf(line, "SigPnd: %llx", &pnd) == 1 ||
-		    sscanf(line, "ShdPnd: %llx", &shd) == 1 ||
-		    sscanf(line, "SigBlk: %llx", &blk) == 1)
-			continue;
-		if (sscanf(line, "SigIgn: %llx", &ign) == 1)
-			break;
-	}
-	return ((pnd | shd) & ~blk & ~ign) != 0;
-}
-
 /* Finishes wait w: true when it is done (answered or abandoned). */
 static bool finish_wait(struct sup *s, struct brk_wait *w, bool readable, bool check_signals,
 			int64_t now)
@@ -449,7 +428,7 @@ static bool finish_wait(struct sup *s, struct brk_wait *w, bool readable, bool c
 	 * thread; only one still pending at the next check is ours. SA_RESTART
 	 * cannot be honoured from here: EINTR, which callers retry. */
 	if (!resp.error && check_signals)
-		w->signal_seen = signal_pending(w->tid) ? w->signal_seen + 1 : 0;
+		w->signal_seen = sys_signal_pending(w->tid) ? w->signal_seen + 1 : 0;
 	if (!resp.error && w->signal_seen >= 2)
 		resp.error = -EINTR;
 	if (!resp.error)

@@ -352,7 +352,11 @@ struct net_wait {
 	uint64_t id;      /* the notification to answer */
 	int copy;         /* our copy of the socket, owned */
 	int64_t deadline; /* monotonic ms */
+	pid_t tid;
+	int signal_seen; /* checks that found a handled signal pending */
 };
+
+#define NET_SIGNAL_MS 100 /* how often a waiting connect looks for signals */
 
 #define NET_MAX_WAITS  256
 #define NET_CONNECT_MS 130000 /* about the kernel's SYN retry budget */
@@ -404,7 +408,9 @@ static bool do_connect(struct sup *s, const struct seccomp_notif *req, struct ne
 	int64_t ms = NET_CONNECT_MS;
 	if (getsockopt(copy, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) == 0 && (tv.tv_sec || tv.tv_usec))
 		ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-	s->waits[s->n_waits++] = (struct net_wait){ req->id, copy, util_mono_ms() + ms };
+	s->waits[s->n_waits++] = (struct net_wait){
+		.id = req->id, .copy = copy, .deadline = util_mono_ms() + ms, .tid = (pid_t)req->pid
+	};
 	s->deferred = true;
 	return true;
 }
@@ -425,6 +431,8 @@ int sup_net_timeout(const struct sup *s)
 		if (best < 0 || left < best)
 			best = left;
 	}
+	if (s->n_waits && (best < 0 || best > NET_SIGNAL_MS))
+		best = NET_SIGNAL_MS;
 	return (int)best;
 }
 
@@ -434,19 +442,30 @@ void sup_net_handle(struct sup *s, const struct pollfd *fds, size_t n)
 	int64_t now = util_mono_ms();
 	size_t keep = 0;
 
+	bool check = now >= s->next_signal_check;
+
+	if (check)
+		s->next_signal_check = now + NET_SIGNAL_MS;
 	for (size_t i = 0; i < s->n_waits; i++) {
 		struct net_wait *w = &s->waits[i];
 		bool ready = w->deadline <= now;
 		for (size_t j = 0; j < n && !ready; j++)
 			ready = fds[j].fd == w->copy && fds[j].revents;
-		if (!ready) {
+		/* The thread waits killable only (WAIT_KILLABLE_RECV): a handler
+		 * the kernel's connect would have run gets EINTR from us; the
+		 * handshake goes on, as it does after the kernel's EINTR. */
+		if (!ready && check)
+			w->signal_seen = sys_signal_pending(w->tid) ? w->signal_seen + 1 : 0;
+		if (!ready && w->signal_seen < 2) {
 			s->waits[keep++] = *w;
 			continue;
 		}
 		struct seccomp_notif_resp resp = { .id = w->id };
 		int err = 0;
 		socklen_t l = sizeof err;
-		if (w->deadline <= now)
+		if (!ready)
+			err = EINTR;
+		else if (w->deadline <= now)
 			err = ETIMEDOUT;
 		else if (getsockopt(w->copy, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
 			err = errno;

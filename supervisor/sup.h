@@ -38,7 +38,8 @@ struct sup {
 	struct brk *brk;        /* owned; the socket broker, NULL unless network
 				 * rules run without pidfd_getfd */
 	size_t n_waits;
-	bool deferred; /* the current notification is answered later */
+	int64_t next_signal_check; /* monotonic ms, for waiting connects */
+	bool deferred;             /* the current notification is answered later */
 	int64_t t0_mono;
 	struct seccomp_notif_sizes sizes;
 	bool child_done;

@@ -120,3 +120,24 @@ pid_t sys_tgid_of(pid_t tid)
 			break;
 	return tgid;
 }
+
+bool sys_signal_pending(pid_t tid)
+{
+	char path[64], line[256];
+	unsigned long long pnd = 0, shd = 0, blk = 0, cgt = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	_cleanup_file_ FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof line, f)) {
+		if (sscanf(line, "SigPnd: %llx", &pnd) == 1 ||
+		    sscanf(line, "ShdPnd: %llx", &shd) == 1 ||
+		    sscanf(line, "SigBlk: %llx", &blk) == 1)
+			continue;
+		if (sscanf(line, "SigCgt: %llx", &cgt) == 1)
+			break;
+	}
+	/* Only caught signals: a fatal one ends the killable wait itself,
+	 * and an ignored one (queued anyway, since we trace the task) would
+	 * not interrupt the kernel's own call. */
+	return ((pnd | shd) & cgt & ~blk) != 0;
+}

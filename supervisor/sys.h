@@ -66,6 +66,12 @@ bool sys_notif_valid(int notify_fd, uint64_t id);
  * kernel's copy to user space would for a syscall it answers. */
 int sys_poke(pid_t pid, uint64_t addr, const void *buf, size_t len);
 
+/* True when tid has a signal pending (for itself or its process) that it
+ * catches and does not block: a blocking call in the kernel would return
+ * to run its handler, which a task waiting in a notification with
+ * WAIT_KILLABLE_RECV cannot until we answer. */
+bool sys_signal_pending(pid_t tid);
+
 /* The thread group of a task, from /proc; -1 when it is gone. */
 pid_t sys_tgid_of(pid_t tid);
 

@@ -409,6 +409,44 @@ def test_control_messages_sent_with_the_workloads_capabilities(run_fnguard, kern
     assert res.stdout.strip() == "EPERM", res.dump()
 
 
+SIGNAL_IN_CONNECT = r"""
+import signal, socket, sys
+class Stop(Exception):
+    pass
+def on_alarm(*_):
+    raise Stop
+signal.signal(signal.SIGALRM, on_alarm)
+port = int(sys.argv[1])
+lst = socket.socket(); lst.bind(("127.0.0.1", port)); lst.listen(0)
+# A full accept queue drops further SYNs: a blocking connect then waits
+# for the kernel's retransmissions (minutes).
+fill = []
+for _ in range(4):
+    f = socket.socket(); f.setblocking(False); f.connect_ex(("127.0.0.1", port)); fill.append(f)
+c = socket.socket()
+signal.alarm(1)
+try:
+    c.connect(("127.0.0.1", port))
+    print("connected")
+except Stop:
+    print("handler ran")
+"""
+
+
+def test_signal_handler_runs_during_a_blocking_connect(run_fnguard, kernel_tier):
+    """fnguard finishes a blocking connect itself while the thread waits in
+    the notification, where only SIGKILL reaches it: a caught signal must
+    still interrupt the connect (EINTR), as the kernel's connect would."""
+    probe = socket.socket()
+    probe.bind((ALLOWED, 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    res = run_fnguard(policy(port, "deny"), [PY, "-c", SIGNAL_IN_CONNECT, str(port)],
+                      env=net_env(), timeout=30)
+    assert res.returncode == 0, res.dump()
+    assert res.stdout.strip() == "handler ran", res.dump()
+
+
 def test_unix_sendmsg_with_and_without_fds(run_fnguard, tmp_path, kernel_tier):
     src = """
 import os, socket
