@@ -14,8 +14,8 @@
 #include "cleanup.h"
 
 struct ids {
-	uid_t euid, fsuid;
-	gid_t egid, fsgid;
+	uid_t ruid, euid, fsuid;
+	gid_t rgid, egid, fsgid;
 	int ngroups;
 	gid_t groups[256];
 	unsigned long long cap_eff;
@@ -32,10 +32,12 @@ static int read_ids(pid_t tid, struct ids *id)
 	_cleanup_file_ FILE *f = fopen(path, "re");
 	while (f && fgets(line, sizeof line, f)) {
 		if (sscanf(line, "Uid: %lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) == 4) {
+			id->ruid = (uid_t)u[0];
 			id->euid = (uid_t)u[1];
 			id->fsuid = (uid_t)u[3];
 			have |= 1;
 		} else if (sscanf(line, "Gid: %lu %lu %lu %lu", &g[0], &g[1], &g[2], &g[3]) == 4) {
+			id->rgid = (gid_t)g[0];
 			id->egid = (gid_t)g[1];
 			id->fsgid = (gid_t)g[3];
 			have |= 2;
@@ -77,14 +79,17 @@ int become(pid_t tid, bool paths, struct as_task *st)
 		return -errno;
 	st->ngroups = getgroups((int)(sizeof st->groups / sizeof st->groups[0]), st->groups);
 	st->egid = getegid();
+	st->rgid = getgid();
 	st->creds = true;
 	/* Groups and gids while we still may; the euid last (it drops our
 	 * effective capabilities until unbecome restores it). */
+	/* Real ids too: the kernel stamps them on messages a receiver with
+	 * SO_PASSCRED gets. The saved ids stay ours (0), to come back. */
 	if (setgroups((size_t)id.ngroups, id.groups) < 0 ||
-	    syscall(SYS_setresgid, -1, id.egid, -1) < 0)
+	    syscall(SYS_setresgid, id.rgid, id.egid, -1) < 0)
 		return -errno;
 	setfsgid(id.fsgid);
-	if (syscall(SYS_setresuid, -1, id.euid, -1) < 0)
+	if (syscall(SYS_setresuid, id.ruid, id.euid, -1) < 0)
 		return -errno;
 	if (id.fsuid != id.euid)
 		setfsuid(id.fsuid);
@@ -102,9 +107,9 @@ void unbecome(struct as_task *st)
 		/* The saved uid is still 0: the euid comes back, and with it
 		 * the effective capabilities; then the gids. */
 		struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-		(void)!syscall(SYS_setresuid, -1, 0, -1);
+		(void)!syscall(SYS_setresuid, 0, 0, -1);
 		(void)!syscall(SYS_capset, &h, st->caps);
-		(void)!syscall(SYS_setresgid, -1, st->egid, -1);
+		(void)!syscall(SYS_setresgid, st->rgid, st->egid, -1);
 		if (st->ngroups >= 0)
 			setgroups((size_t)st->ngroups, st->groups);
 	}

@@ -2,8 +2,8 @@
  * for it (connect and send on unix sockets): its cwd, so relative paths
  * resolve as its own call would; its fsuid, fsgid and groups, so paths
  * are permission-checked as for it (our root would reach root-only
- * sockets such as docker's); and its euid and egid, which is what
- * SO_PEERCRED shows the peer (a root supervisor must not lend root to an
+ * sockets such as docker's); its real and effective uid and gid, which
+ * SO_PEERCRED and SO_PASSCRED show the peer (a root supervisor must not lend root to an
  * unprivileged workload connecting to a service that trusts uid 0); and
  * its effective capabilities, which netlink checks in the sender's
  * context (a root workload without CAP_NET_ADMIN must not change routes
@@ -17,8 +17,8 @@
 #include <sys/types.h>
 
 struct as_task {
-	bool creds; /* ids were switched (supervisor running as root) */
-	gid_t egid; /* ours, to restore */
+	bool creds;       /* ids were switched (supervisor running as root) */
+	gid_t rgid, egid; /* ours, to restore (our uids are 0 when creds is set) */
 	int ngroups;
 	gid_t groups[NGROUPS_MAX > 256 ? 256 : NGROUPS_MAX];
 	struct __user_cap_data_struct caps[2]; /* ours, to restore */

@@ -318,8 +318,9 @@ except PermissionError:
 
 
 def test_unix_peer_credentials_are_the_workloads(run_fnguard, kernel_tier):
-    """fnguard connects unix sockets for the workload: the peer's
-    SO_PEERCRED must show the workload's uid and gid, never the root
+    """fnguard connects unix sockets and sends unix datagrams for the
+    workload: the peer's SO_PEERCRED, and the credentials a SO_PASSCRED
+    receiver gets, must show the workload's uid and gid, never the root
     supervisor's (a service trusting uid 0 would otherwise serve an
     unprivileged workload as root)."""
     import os
@@ -330,18 +331,26 @@ def test_unix_peer_credentials_are_the_workloads(run_fnguard, kernel_tier):
 import os, socket, struct
 srv = socket.socket(socket.AF_UNIX); srv.bind("\\0fnguard-peercred-%d" % os.getpid()); srv.listen()
 name = srv.getsockname()
+dg = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+dg.bind("\\0fnguard-passcred-%d" % os.getpid())
+dg.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
 if os.fork() == 0:
     os.setgroups([]); os.setgid(65534); os.setuid(65534)
     socket.socket(socket.AF_UNIX).connect(name)
+    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"hi", dg.getsockname())
     os._exit(0)
 c, _ = srv.accept()
 pid, uid, gid = struct.unpack("3i", c.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
 print("peer", uid, gid)
+msg, anc, _, _ = dg.recvmsg(10, socket.CMSG_SPACE(12))
+pid, uid, gid = struct.unpack("3i", anc[0][2][:12])
+print("passcred", uid, gid)
 os.wait()
 """
     res = run_fnguard(policy(9, "deny"), [PY, "-c", src], env=net_env())
     assert res.returncode == 0, res.dump()
-    assert res.stdout.split() == ["peer", "65534", "65534"], res.dump()
+    assert res.stdout.split() == ["peer", "65534", "65534", "passcred", "65534", "65534"], \
+        res.dump()
 
 
 NETLINK_ADD_ADDRESS = r"""
