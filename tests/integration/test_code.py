@@ -150,6 +150,28 @@ except PermissionError:
     assert "lib ok" in res.stdout and "rs refused" in res.stdout, res.dump()
 
 
+def test_a_pack_named_explicitly_enforces_every_rule(run_fnguard, tmp_path, kernel_tier):
+    """Named in rule_files, the same pack's low rule (plain subprocess.run),
+    which the implicit default lets through, refuses the module."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "lib.py").write_text("import subprocess\nsubprocess.run(['true'])\n")
+    src = f"""
+import sys
+sys.path.insert(0, {str(app)!r})
+try:
+    import lib
+    print("lib ok")
+except PermissionError:
+    print("lib refused")
+"""
+    pack = REPO / "rules" / "packs" / "python.yaml"
+    res = run_fnguard(f"version: 1\ncode:\n  paths: [{app}]\n  rule_files: [{pack}]\n"
+                      f"  action: deny\n", [PY, "-B", "-c", src])
+    assert "lib refused" in res.stdout, res.dump()
+    assert res.one("code", action="deny")["rule"] == "py-subprocess", res.dump()
+
+
 def test_prelaunch_scan_reports_before_anything_runs(run_fnguard, tmp_path, kernel_tier):
     app, marker, main = layout(tmp_path)
     (app / "sub").mkdir()
