@@ -35,14 +35,15 @@ def handler(event, ctx):
 
 
 class Function:
-    def __init__(self, tmp_path, command, timeout=30, handler="app.handler"):
+    def __init__(self, tmp_path, command, timeout=30, handler="app.handler", env_extra=None):
         (tmp_path / "app.py").write_text(APP)
         ready = tmp_path / "url"
         self.stderr = open(tmp_path / "emulator.err", "w+")
         self.p = subprocess.Popen(
             [PY, EMULATOR, "--port", "0", "--ready-file", str(ready), "--handler", handler,
              "--task-root", str(tmp_path), "--timeout", str(timeout), "--"] + command,
-            stdout=subprocess.DEVNULL, stderr=self.stderr, env=base_env(), cwd=tmp_path)
+            stdout=subprocess.DEVNULL, stderr=self.stderr, env=base_env(**(env_extra or {})),
+            cwd=tmp_path)
         end = time.time() + 20
         while not ready.exists():
             assert self.p.poll() is None and time.time() < end, self.log()
@@ -149,3 +150,38 @@ def test_under_fnguard_a_blocked_exec_fails_the_invocation_not_the_function(func
     assert kills and kills[0]["path"] == "/usr/bin/id", events
     assert len([e for e in events if e["event"] == "start"]) == 2, events
     assert os.path.basename(events[0]["argv"][-1]) == "bootstrap.py", events[0]
+
+
+WRAPPER = str(REPO / "tools" / "lambda" / "exec-wrapper")
+LAYER_BOOTSTRAP = str(REPO / "tools" / "lambda" / "bootstrap")
+
+
+@pytest.mark.parametrize("how", ["exec-wrapper", "bootstrap"])
+def test_layer_entry_points_run_the_function_under_fnguard(function, tmp_path, monkeypatch, how):
+    """The two ways Lambda starts fnguard from the layer: the managed
+    runtimes' AWS_LAMBDA_EXEC_WRAPPER (given the runtime's command line) and
+    a custom runtime's /opt/bootstrap (which runs bootstrap.function); the
+    policy is found as $LAMBDA_TASK_ROOT/fnguard.yaml."""
+    # A custom bootstrap is a script that execs the interpreter: allowed.
+    (tmp_path / "fnguard.yaml").write_text("version: 1\nexec:\n  allow: [/usr/bin/python3*]\n")
+    monkeypatch.setenv("FNGUARD_BIN", FNGUARD)
+    if how == "exec-wrapper":
+        command = [WRAPPER, PY, BOOTSTRAP]
+    else:
+        fn = tmp_path / "bootstrap.function"
+        fn.write_text(f"#!/bin/sh\nexec {PY} {BOOTSTRAP}\n")
+        fn.chmod(0o755)
+        command = [LAYER_BOOTSTRAP]
+    f = function(command, env_extra={"FNGUARD_BIN": FNGUARD})
+    status, _, body = f.invoke({})
+    assert status == 200 and "rid" in json.loads(body), (body, f.log())
+    status, headers, body = f.invoke({"do": "exec"})
+    assert json.loads(body)["errorType"] == "Runtime.ExitError", body
+    assert "159" in json.loads(body)["errorMessage"], body
+
+
+def test_layer_entry_points_fail_closed_without_fnguard(tmp_path):
+    env = base_env(FNGUARD_BIN=str(tmp_path / "nope"), LAMBDA_TASK_ROOT=str(tmp_path))
+    for cmd in ([WRAPPER, "/usr/bin/true"], [LAYER_BOOTSTRAP]):
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=10)
+        assert p.returncode == 125 and "missing" in p.stderr, (cmd, p.stderr)
