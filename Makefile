@@ -42,13 +42,20 @@ PKG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs --static $(STATIC_PKGS) 2>/dev
 	-Wl,-Bdynamic $(shell pkg-config --libs libcjson 2>/dev/null) -lm
 endif
 
-CPPFLAGS += -D_GNU_SOURCE -DFNG_VERSION=\"$(VERSION)\" -Icommon -Ipolicy -Isupervisor -Irules
+# llhttp, node's HTTP/1.1 parser: Debian's node-llhttp ships its C sources
+# under /usr/share/llhttp, compiled here at build time (never copied in).
+LLHTTP_DIR := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+
+CPPFLAGS += -D_GNU_SOURCE -DFNG_VERSION=\"$(VERSION)\" -Icommon -Ipolicy -Isupervisor -Irules \
+	-I$(LLHTTP_INC)
 CFLAGS := -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(EXTRA_CFLAGS)
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANLD)
 
 LIB_SRC := $(wildcard common/*.c policy/*.c rules/*.c) \
 	$(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
+	$(patsubst %,$(BUILD)/obj/llhttp/%.o,api http llhttp)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
@@ -70,6 +77,11 @@ help:
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Generated code: our warning set is not its authors'.
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 $(OPT) $(HARDEN) -w -I$(LLHTTP_INC) -c $< -o $@
 
 $(BUILD)/fnguard: $(BUILD)/obj/supervisor/main.o $(LIB_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
