@@ -16,6 +16,7 @@
 #include "filter.h"
 #include "codeopen.h"
 #include "netdns.h"
+#include "rtapi.h"
 #include "sup.h"
 #include "sys.h"
 #include "util.h"
@@ -282,14 +283,15 @@ int sup_loop(struct sup *s)
 		/* sig, notify, then the DNS stub's sockets */
 		/* Only the entries in use are written: zeroing all ~6 KiB on
 		 * every notification shows in the connect benchmark. */
-		struct pollfd p[2 + 260 + 256 + 256];
+		struct pollfd p[2 + 260 + 256 + 256 + 40];
 		p[0] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = s->notify_fd, .events = POLLIN };
-		size_t nfd = 2, ndns = 0, nwait, nbrk;
+		size_t nfd = 2, ndns = 0, nwait, nbrk, nrt;
 		if (s->dns)
 			nfd += ndns = netdns_pollfds(s->dns, p + 2, ARRAY_SIZE(p) - 2);
 		nfd += nwait = sup_net_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		nfd += nbrk = sup_broker_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
+		nfd += nrt = rtapi_pollfds(s->rt, p + nfd, ARRAY_SIZE(p) - nfd);
 		int tmo = s->dns ? netdns_timeout(s->dns) : -1;
 		const int more[] = { sup_net_timeout(s), sup_broker_timeout(s) };
 		for (size_t i = 0; i < ARRAY_SIZE(more); i++)
@@ -307,6 +309,8 @@ int sup_loop(struct sup *s)
 			sup_net_handle(s, p + 2 + ndns, nwait);
 		if (s->brk)
 			sup_broker_handle(s, p + 2 + ndns + nwait, nbrk);
+		if (s->rt)
+			rtapi_handle(s->rt, p + 2 + ndns + nwait + nbrk, nrt);
 		if (s->violation) {
 			sup_kill_workload(s); /* a refused name under action kill */
 			break;

@@ -29,6 +29,7 @@
 #include "become.h"
 #include "filter.h"
 #include "netdns.h"
+#include "rtapi.h"
 #include "cleanup.h"
 #include "sup.h"
 #include "sys.h"
@@ -234,21 +235,29 @@ static bool judge(struct sup *s, const struct net_call *c, const char **domain, 
 
 /* Applies the section's action to a refused destination. Returns true
  * when the call may go on (log/audit). */
-static bool refuse(struct sup *s, const char *event, const struct net_call *c, const char *domain,
-		   struct seccomp_notif_resp *resp)
+static bool refuse_why(struct sup *s, const char *event, const struct net_call *c,
+		       const char *domain, const char *rule, const char *reason,
+		       struct seccomp_notif_resp *resp)
 {
 	enum pol_action eff;
 	const char *action = sup_violation_action(s, s->pol->network.action, &eff);
 
-	log_net(s, event, action, c, domain, "network.allow",
-		domain ? "address not allowed for this name's rule (port)"
-		       : "address not in network.allow");
+	log_net(s, event, action, c, domain, rule, reason);
 	if (eff == POL_ACT_LOG)
 		return true;
 	resp->error = -EPERM;
 	if (eff == POL_ACT_KILL)
 		s->violation = true;
 	return false;
+}
+
+static bool refuse(struct sup *s, const char *event, const struct net_call *c, const char *domain,
+		   struct seccomp_notif_resp *resp)
+{
+	return refuse_why(s, event, c, domain, "network.allow",
+			  domain ? "address not allowed for this name's rule (port)"
+				 : "address not in network.allow",
+			  resp);
 }
 
 /* Judges c's destination for `event` on the socket copy: DNS goes to the
@@ -261,6 +270,15 @@ static bool admit(struct sup *s, const char *event, int copy, struct net_call *c
 
 	if (to_stub(s, copy, c) || !c->inet)
 		return true;
+	/* fnguard's Runtime API proxy is the workload's API, whatever the
+	 * rules; the real one only fnguard may reach (or events would skip
+	 * the inspection). */
+	if (rtapi_is_proxy(s->rt, &c->a))
+		return true;
+	if (rtapi_is_upstream(s->rt, &c->a))
+		return refuse_why(s, event, c, NULL, "runtime-api",
+				  "the real Runtime API is reached only through fnguard's proxy",
+				  resp);
 	if (!judge(s, c, &domain, &rule))
 		return refuse(s, event, c, domain, resp);
 	log_net(s, event, "allow", c, domain, rule, NULL);

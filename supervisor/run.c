@@ -20,6 +20,7 @@
 #include "codeopen.h"
 #include "launch.h"
 #include "netdns.h"
+#include "rtapi.h"
 #include "rules.h"
 #include "sup.h"
 #include "sys.h"
@@ -507,12 +508,18 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		die_hint(err, NULL);
 		return SUP_EXIT_FAILURE;
 	}
+	int rc = rtapi_open(s, NULL, &s->rt, err, sizeof err);
+	if (rc < 0) {
+		sup_filter_free(&prog);
+		die_hint(err, "AWS_LAMBDA_RUNTIME_API must be HOST:PORT, as Lambda sets it");
+		return SUP_EXIT_FAILURE;
+	}
 	if (fo.broker && sup_broker_open(s) < 0) {
 		sup_filter_free(&prog);
 		die_hint("out of memory", NULL);
 		return SUP_EXIT_FAILURE;
 	}
-	int rc = sup_launch(&l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
+	rc = sup_launch(&l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
 	sup_filter_free(&prog);
 	if (rc < 0) {
 		die_hint(err,
@@ -542,6 +549,8 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	if (s->code)
 		sup_code_prescan(s);
 	int code = sup_loop(s);
+	if (s->violation)
+		rtapi_fail_current(s->rt, "the function was stopped by fnguard");
 	log_exit(s, code);
 	return code;
 }
@@ -599,6 +608,7 @@ int cli_run(int argc, char **argv)
 	netdns_free(s.dns);
 	sup_net_free(&s);
 	sup_broker_free(&s);
+	rtapi_free(s.rt);
 	sup_code_free(s.code);
 	policy_free(pol);
 	return rc;

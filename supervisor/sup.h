@@ -35,6 +35,8 @@ struct sup {
 	struct netdns *dns;     /* owned; NULL without network rules */
 	struct sup_code *code;  /* owned; NULL without code rules */
 	struct net_wait *waits; /* owned: blocking connects answered later */
+	struct rtapi *rt;       /* owned; the Runtime API proxy, NULL without
+				 * AWS_LAMBDA_RUNTIME_API */
 	struct brk *brk;        /* owned; the socket broker, NULL unless network
 				 * rules run without pidfd_getfd */
 	size_t n_waits;

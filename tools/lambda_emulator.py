@@ -49,6 +49,7 @@ class Invocation:
         self.status = 200
         self.body = b""
         self.function_error = None  # "Unhandled" when the runtime posted an error
+        self.taken = False  # a runtime received it
 
     def finish(self, body, function_error=None):
         if not self.done.is_set():
@@ -116,15 +117,16 @@ class Emulator:
             self.ensure_running()
             inv = Invocation(event, self.args.timeout, client_context)
             self.pending.put(inv)
-            proc, end = self.proc, time.time() + self.args.timeout
+            end = time.time() + self.args.timeout
             while not inv.done.wait(0.1) and time.time() < end:
-                if proc.poll() is not None:
-                    # The runtime died before taking it (an init error, a crash).
-                    err = self.init_error or json.dumps({
-                        "errorType": "Runtime.ExitError",
-                        "errorMessage": f"RequestId: {inv.id} Error: Runtime exited with "
-                                        f"status {proc.returncode}"}).encode()
-                    inv.finish(err, "Unhandled")
+                if inv.taken or self.proc.poll() is None:
+                    continue  # a runtime that took it and dies fails it (watch)
+                if self.init_error is not None:
+                    inv.finish(self.init_error, "Unhandled")
+                else:
+                    # The previous runtime was still on its way out: a fresh
+                    # one takes this invocation.
+                    self.ensure_running()
             if not inv.done.is_set():
                 # As Lambda: a timed-out sandbox is reset (the answer first,
                 # or the runtime's exit would be reported instead).
@@ -166,6 +168,7 @@ class Emulator:
                 continue
             with self.lock:
                 self.running[inv.id] = inv
+                inv.taken = True
             return inv
 
 

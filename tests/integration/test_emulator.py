@@ -35,13 +35,15 @@ def handler(event, ctx):
 
 
 class Function:
-    def __init__(self, tmp_path, command, timeout=30, handler="app.handler", env_extra=None):
-        (tmp_path / "app.py").write_text(APP)
+    def __init__(self, tmp_path, command, timeout=30, handler="app.handler", env_extra=None,
+                 app=APP, args=()):
+        (tmp_path / "app.py").write_text(app)
         ready = tmp_path / "url"
         self.stderr = open(tmp_path / "emulator.err", "w+")
         self.p = subprocess.Popen(
             [PY, EMULATOR, "--port", "0", "--ready-file", str(ready), "--handler", handler,
-             "--task-root", str(tmp_path), "--timeout", str(timeout), "--"] + command,
+             "--task-root", str(tmp_path), "--timeout", str(timeout)] + list(args) + ["--"]
+            + command,
             stdout=subprocess.DEVNULL, stderr=self.stderr, env=base_env(**(env_extra or {})),
             cwd=tmp_path)
         end = time.time() + 20
@@ -54,15 +56,16 @@ class Function:
         self.stderr.seek(0)
         return self.stderr.read()
 
-    def invoke(self, event, raw=None, chunked=False):
+    def invoke(self, event, raw=None, chunked=False, headers=None):
         """(status, headers, body bytes)"""
         u = urllib.parse.urlsplit(self.url)
         c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
         body = raw if raw is not None else json.dumps(event).encode()
         if chunked:
-            c.request("POST", u.path, body=iter([body[:10], body[10:]]), encode_chunked=True)
+            c.request("POST", u.path, body=iter([body[:10], body[10:]]), encode_chunked=True,
+                      headers=headers or {})
         else:
-            c.request("POST", u.path, body=body)
+            c.request("POST", u.path, body=body, headers=headers or {})
         r = c.getresponse()
         out = (r.status, dict(r.getheaders()), r.read())
         c.close()
@@ -133,6 +136,9 @@ def test_init_error_and_timeout(function, tmp_path):
 
 def test_under_fnguard_a_blocked_exec_fails_the_invocation_not_the_function(function,
                                                                              tmp_path):
+    """Through fnguard's Runtime API proxy: the kill's log line carries the
+    invocation's request_id, and the invocation fails with fnguard's
+    Security.Violation (posted before fnguard exits), not a timeout."""
     pol = tmp_path / "p.yaml"
     pol.write_text("version: 1\nexec:\n  allow: []\n")
     log = tmp_path / "fnguard.jsonl"
@@ -142,12 +148,16 @@ def test_under_fnguard_a_blocked_exec_fails_the_invocation_not_the_function(func
     status, headers, body = f.invoke({"do": "exec"})
     err = json.loads(body)
     assert headers.get("X-Amz-Function-Error") == "Unhandled", (headers, body)
-    assert err["errorType"] == "Runtime.ExitError" and "159" in err["errorMessage"], err
+    assert err["errorType"] == "Security.Violation", err
+    assert err["errorMessage"].startswith("Security Violation"), err
+    killed_rid = headers["X-Amz-Request-Id"]
     status, _, body = f.invoke({})  # restarted under fnguard
     assert status == 200 and "rid" in json.loads(body), body
     events = [json.loads(line) for line in log.read_text().splitlines()]
     kills = [e for e in events if e["event"] == "exec" and e["action"] == "kill"]
     assert kills and kills[0]["path"] == "/usr/bin/id", events
+    assert kills[0]["request_id"] == killed_rid, kills[0]
+    assert all("request_id" not in e for e in events if e["event"] in ("start", "exit"))
     assert len([e for e in events if e["event"] == "start"]) == 2, events
     assert os.path.basename(events[0]["argv"][-1]) == "bootstrap.py", events[0]
 
@@ -176,8 +186,7 @@ def test_layer_entry_points_run_the_function_under_fnguard(function, tmp_path, m
     status, _, body = f.invoke({})
     assert status == 200 and "rid" in json.loads(body), (body, f.log())
     status, headers, body = f.invoke({"do": "exec"})
-    assert json.loads(body)["errorType"] == "Runtime.ExitError", body
-    assert "159" in json.loads(body)["errorMessage"], body
+    assert json.loads(body)["errorType"] == "Security.Violation", body
 
 
 def test_layer_entry_points_fail_closed_without_fnguard(tmp_path):

@@ -1,21 +1,42 @@
 #!/usr/bin/python3
 """A minimal custom-runtime bootstrap for tests: the Runtime API loop of a
 Python function, as Lambda's own runtime client does it, with nothing but
-the standard library. _HANDLER is "module.function" in LAMBDA_TASK_ROOT."""
+the standard library. _HANDLER is "module.function" in LAMBDA_TASK_ROOT.
+
+RUNTIME_KEEPALIVE=1 keeps one HTTP/1.1 connection for every call (as the
+managed runtimes' clients do); RUNTIME_CHUNKED=1 posts results with
+chunked transfer coding."""
+import http.client
 import importlib
 import json
 import os
 import sys
 import traceback
-import urllib.request
 
-API = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
+HOST = os.environ["AWS_LAMBDA_RUNTIME_API"]
+BASE = "/2018-06-01/runtime"
+KEEP = os.environ.get("RUNTIME_KEEPALIVE") == "1"
+CHUNKED = os.environ.get("RUNTIME_CHUNKED") == "1"
+_conn = None
 
 
-def post(path, body):
-    req = urllib.request.Request(API + path, data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(req).read()
+def call(method, path, body=None):
+    """(status, headers, body) of one Runtime API call."""
+    global _conn
+    c = _conn if KEEP and _conn else http.client.HTTPConnection(HOST)
+    headers = {"Content-Type": "application/json"}
+    if body is not None and CHUNKED:
+        c.request(method, BASE + path, body=iter([body[:7], body[7:]]), headers=headers,
+                  encode_chunked=True)
+    else:
+        c.request(method, BASE + path, body=body, headers=headers)
+    r = c.getresponse()
+    out = (r.status, r.headers, r.read())
+    if KEEP:
+        _conn = c
+    else:
+        c.close()
+    return out
 
 
 def error_body(e):
@@ -28,6 +49,8 @@ class Context:
         self.aws_request_id = headers["Lambda-Runtime-Aws-Request-Id"]
         self.deadline_ms = int(headers["Lambda-Runtime-Deadline-Ms"])
         self.invoked_function_arn = headers.get("Lambda-Runtime-Invoked-Function-Arn")
+        self.trace_id = headers.get("Lambda-Runtime-Trace-Id")
+        self.client_context = headers.get("Lambda-Runtime-Client-Context")
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
 
 
@@ -37,17 +60,19 @@ def main():
     try:
         handler = getattr(importlib.import_module(modname), fname)
     except Exception as e:  # noqa: BLE001 (reported to the Runtime API)
-        post("/init/error", error_body(e))
+        call("POST", "/init/error", error_body(e))
         sys.exit(1)
     while True:
-        with urllib.request.urlopen(API + "/invocation/next") as r:
-            event, ctx = json.loads(r.read() or b"null"), Context(r.headers)
+        status, headers, body = call("GET", "/invocation/next")
+        if status != 200:
+            sys.exit(f"runtime: next returned {status}")
+        event, ctx = json.loads(body or b"null"), Context(headers)
         try:
             out = json.dumps(handler(event, ctx)).encode()
         except Exception as e:  # noqa: BLE001
-            post(f"/invocation/{ctx.aws_request_id}/error", error_body(e))
+            call("POST", f"/invocation/{ctx.aws_request_id}/error", error_body(e))
             continue
-        post(f"/invocation/{ctx.aws_request_id}/response", out)
+        call("POST", f"/invocation/{ctx.aws_request_id}/response", out)
 
 
 if __name__ == "__main__":
