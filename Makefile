@@ -96,6 +96,13 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
 
+# sqli_check runs the detector itself, so it is built from its sources.
+$(BUILD)/tests/helpers/sqli_check: tests/helpers/sqli_check.c rules/sqli.c rules/sqli_lex.c \
+		rules/sqli.h rules/sqli_lex.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Irules -o $@ $< \
+		rules/sqli.c rules/sqli_lex.c
+
 helpers: $(HELPERS)
 
 asan:
@@ -161,6 +168,7 @@ bench: all helpers
 		$(PYTHON) tests/bench/bench_net.py
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/bench_code.py
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/fp_packs.py
+	$(Q)HELPERS=$(CURDIR)/$(BUILD)/tests/helpers $(PYTHON) tests/bench/sqli_rates.py
 
 PREFIX ?= /usr/local
 install: all

@@ -8,10 +8,11 @@ libseccomp-dev libpcre2-dev libyaml-dev libcjson-dev nettle-dev libc-ares-dev \
 python3 python3-pytest nodejs node-llhttp strace bubblewrap iproute2 curl"
 
 # `deps.sh bench`: also the third-party code the rule packs' false-positive
-# figures are measured on (tests/bench/fp_packs.py).
+# figures are measured on (tests/bench/fp_packs.py), and sqlmap, whose
+# payloads measure the SQL-injection detector (tests/bench/sqli_rates.py).
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS linux-perf hyperfine python3-botocore python3-requests python3-urllib3 \
-node-express node-lodash node-debug node-axios node-commander node-yargs node-minimist"
+node-express node-lodash node-debug node-axios node-commander node-yargs node-minimist sqlmap"
 fi
 
 missing=""
