@@ -372,6 +372,8 @@ static void got_response(struct rtapi *r, struct conn *c, struct http_msg *m)
 		 * the handler never saw this one. */
 		http_msg_free(m);
 		c->rid[0] = 0;
+		log_set_request_id(r->s->log, NULL);
+		r->current[0] = 0;
 		forward_request(r, c);
 		return;
 	}
@@ -389,8 +391,8 @@ static void got_response(struct rtapi *r, struct conn *c, struct http_msg *m)
 			int rc = queue_msg(&c->uout, &err);
 			http_msg_free(&err);
 			http_msg_free(m);
-			log_set_request_id(r->s->log, NULL);
-			r->current[0] = 0;
+			/* The invocation stays current until its error is
+			 * accepted: a kill meanwhile reports it (fail_current). */
 			if (rc < 0) {
 				answer_down(c, 502, "fnguard: out of memory");
 				return;

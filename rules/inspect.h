@@ -1,0 +1,45 @@
+/* Inspection of Lambda invocation events and responses: every string leaf
+ * of the event is judged with its JSON path (Records[0].Sns.Message), and
+ * so is what hides inside it — a base64 body (isBase64Encoded), a
+ * URL-encoded query string or form, JSON inside a string (an SNS Message
+ * that is itself JSON). Detectors: SQL injection (sqli.h), command
+ * injection, XSS and path traversal (detect.h), and the events rule files
+ * (protectLambda `in_protect.txt` lines work unchanged). Pure: no system
+ * calls; bounded depth and work. */
+#ifndef FNG_INSPECT_H
+#define FNG_INSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rules.h"
+
+struct insp_opts {
+	unsigned detect;           /* enum pol_detector bits (policy.h) */
+	const struct rules *rules; /* rule files; NULL: none */
+};
+
+struct insp_finding {
+	const char *attack; /* "sqli", "cmdi", "xss", "path_traversal", "rule" */
+	char rule[128];     /* the rule id, or the detector's reason */
+	char path[256];     /* JSON path, with |base64 |url |json decoding steps */
+	char payload[256];  /* the judged value, truncated (not yet redacted) */
+	const char *source; /* "aws:sns", "aws:sqs", ..., "unknown" */
+};
+
+/* Judges an event body (JSON, or any text). Returns 1 with *f filled on
+ * the first finding, 0 when clean, -ENOMEM. */
+int insp_event(const struct insp_opts *o, const char *body, size_t len, struct insp_finding *f);
+
+/* The event's source ("aws:sns", "aws:sqs", "aws:s3", "aws:dynamodb",
+ * "aws:kinesis", "aws:apigateway", "aws:apigateway:v2", "aws:alb",
+ * "aws:events", "unknown") for a body. */
+const char *insp_source(const char *body, size_t len);
+
+/* Judges a response body with the responses rule files and the AWS
+ * access key id pattern (AKIA/ASIA + 16). Returns 1 with *f filled
+ * (attack "rule" or "aws_key"), 0, or -ENOMEM. Secret environment
+ * values are the caller's to check (the log's redaction knows them). */
+int insp_response(const struct rules *r, const char *body, size_t len, struct insp_finding *f);
+
+#endif

@@ -1,0 +1,169 @@
+/* The policy's events and responses sections, applied to what the Runtime
+ * API proxy carries: an `invoke` line for an attack found in an event, a
+ * `response` line for a response that leaks, and the verdict the proxy
+ * carries out (the error posted upstream instead). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "inspect.h"
+#include "rtapi.h"
+#include "sup.h"
+
+struct sup_invoke {
+	struct sup *s;
+	struct rules *ev_rules, *resp_rules; /* owned; NULL without rule files */
+	struct insp_opts opts;
+};
+
+static int load_rules(const struct policy *p, const struct pol_strv *files, struct rules **out,
+		      char *err, size_t errlen)
+{
+	struct pol_diags d = { 0 };
+	char path[8192];
+	const char *slash = p->file ? strrchr(p->file, '/') : NULL;
+
+	*out = NULL;
+	if (!files->n)
+		return 0;
+	struct rules *r = rules_new();
+	if (!r)
+		return -ENOMEM;
+	for (size_t i = 0; i < files->n; i++) {
+		/* Relative to the policy's directory, as code.rule_files. */
+		if (files->v[i][0] == '/' || !slash)
+			snprintf(path, sizeof path, "%s", files->v[i]);
+		else
+			snprintf(path, sizeof path, "%.*s/%s", (int)(slash - p->file), p->file,
+				 files->v[i]);
+		int rc = rules_load_file(r, path, &d);
+		if (rc < 0) {
+			snprintf(err, errlen, "rule file %s: %s", path,
+				 d.n ? d.v[0].msg : strerror(-rc));
+			pol_diags_clear(&d);
+			rules_free(r);
+			return rc;
+		}
+	}
+	pol_diags_clear(&d);
+	*out = r;
+	return 0;
+}
+
+static void on_event(void *arg, const char *rid, const char *body, size_t len,
+		     struct rtapi_verdict *v)
+{
+	struct sup_invoke *iv = arg;
+	struct sup *s = iv->s;
+	struct insp_finding f;
+	enum pol_action eff;
+
+	(void)rid; /* every line carries it already */
+	if (insp_event(&iv->opts, body, len, &f) != 1)
+		return;
+	const char *action = sup_violation_action(s, s->pol->events.action, &eff);
+	cJSON *ev = log_begin(s->log, "invoke", action, s->child);
+	if (ev) {
+		cJSON_AddStringToObject(ev, "attack", f.attack);
+		cJSON_AddStringToObject(ev, "json_path", f.path);
+		cJSON_AddStringToObject(ev, "payload", f.payload);
+		cJSON_AddStringToObject(ev, "source", f.source);
+		cJSON_AddStringToObject(ev, "rule", f.rule);
+		log_emit(s->log, ev);
+	}
+	if (eff == POL_ACT_LOG)
+		return;
+	v->reject = true;
+	snprintf(v->reason, sizeof v->reason, "%s in %s", f.attack, f.path);
+	if (eff == POL_ACT_KILL)
+		s->violation = true;
+}
+
+/* "…[REDACTED:NAME]…" around the first secret the log's redaction found. */
+static bool secret_in(struct sup *s, const char *body, size_t len, char *match, size_t size)
+{
+	_cleanup_free_ char *copy = strndup(body, len);
+	_cleanup_free_ char *red = copy ? log_redact(s->log, copy) : NULL;
+	const char *at = red ? strstr(red, "[REDACTED:") : NULL;
+
+	if (!at)
+		return false;
+	const char *from = at - red > 24 ? at - 24 : red;
+	snprintf(match, size, "%.*s", (int)(size - 1), from);
+	return true;
+}
+
+static void on_response(void *arg, const char *rid, const char *body, size_t len,
+			struct rtapi_verdict *v)
+{
+	struct sup_invoke *iv = arg;
+	struct sup *s = iv->s;
+	struct insp_finding f = { 0 };
+	char match[128];
+	enum pol_action eff;
+	const char *rule;
+
+	(void)rid;
+	if (s->pol->responses.secrets == POL_SECRETS_ENV &&
+	    secret_in(s, body, len, match, sizeof match)) {
+		rule = "secrets: env";
+	} else if (insp_response(iv->resp_rules, body, len, &f) == 1) {
+		rule = f.rule;
+		snprintf(match, sizeof match, "%s", f.payload);
+	} else {
+		return;
+	}
+	const char *action = sup_violation_action(s, s->pol->responses.action, &eff);
+	cJSON *ev = log_begin(s->log, "response", action, s->child);
+	if (ev) {
+		cJSON_AddStringToObject(ev, "rule", rule);
+		cJSON_AddStringToObject(ev, "match", match); /* redacted when written */
+		log_emit(s->log, ev);
+	}
+	if (eff == POL_ACT_LOG)
+		return;
+	v->reject = true;
+	snprintf(v->reason, sizeof v->reason, "the response broke rule %s", rule);
+	if (eff == POL_ACT_KILL)
+		s->violation = true;
+}
+
+int sup_invoke_open(struct sup *s, struct sup_invoke **out, struct rtapi_hooks *hooks, char *err,
+		    size_t errlen)
+{
+	const struct policy *p = s->pol;
+	struct sup_invoke *iv;
+
+	*out = NULL;
+	memset(hooks, 0, sizeof *hooks);
+	if (!p->events.present && !p->responses.present)
+		return 0;
+	if (!(iv = calloc(1, sizeof *iv)))
+		return -ENOMEM;
+	iv->s = s;
+	int rc = load_rules(p, &p->events.rule_files, &iv->ev_rules, err, errlen);
+	if (rc == 0)
+		rc = load_rules(p, &p->responses.rule_files, &iv->resp_rules, err, errlen);
+	if (rc < 0) {
+		sup_invoke_free(iv);
+		return rc;
+	}
+	iv->opts.detect = p->events.detect;
+	iv->opts.rules = iv->ev_rules;
+	hooks->event = p->events.present ? on_event : NULL;
+	hooks->response = p->responses.present ? on_response : NULL;
+	hooks->arg = iv;
+	*out = iv;
+	return 0;
+}
+
+void sup_invoke_free(struct sup_invoke *iv)
+{
+	if (!iv)
+		return;
+	rules_free(iv->ev_rules);
+	rules_free(iv->resp_rules);
+	free(iv);
+}
