@@ -524,14 +524,52 @@ static const char *errno_hint(int e)
 	}
 }
 
+/* Loads each of files (relative to the policy's directory), reporting a
+ * file that cannot be read at its place in the policy. */
+static void load_listed(struct loader *ld, struct rules *r, const struct policy *p,
+			const struct pol_strv *files, struct pol_diags *diags)
+{
+	const char *slash = p->file ? strrchr(p->file, '/') : NULL;
+	int dirlen = slash ? (int)(slash - p->file) : 0;
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < files->n && !ld->oom; i++) {
+		const char *f = files->v[i];
+		const struct pol_loc *loc = &files->loc[i];
+
+		if (f[0] == '/' || !slash)
+			snprintf(path, sizeof(path), "%s", f);
+		else
+			snprintf(path, sizeof(path), "%.*s/%s", dirlen, p->file, f);
+		int e = rules_load_file(r, path, diags);
+		if (e == -ENOMEM) {
+			ld->oom = true;
+		} else if (e == -EINVAL) {
+			ld->n_err++; /* its own diagnostics are in diags already */
+		} else if (e < 0) {
+			load_err(ld, loc->line, loc->col, "rule file %s: %s%s", path, strerror(-e),
+				 errno_hint(-e));
+		}
+	}
+}
+
+int rules_from_files(struct rules *r, const struct policy *p, const struct pol_strv *files,
+		     struct pol_diags *diags)
+{
+	struct loader ld = { .file = p->file ? p->file : "policy", .diags = diags };
+
+	load_listed(&ld, r, p, files, diags);
+	if (ld.oom)
+		return -ENOMEM;
+	return ld.n_err ? -EINVAL : 0;
+}
+
 int rules_from_policy(struct rules *r, const struct policy *p, struct pol_diags *diags)
 {
 	const struct pol_code *c = &p->code;
 	const char *pfile = p->file ? p->file : "policy";
-	const char *slash = p->file ? strrchr(p->file, '/') : NULL;
-	int dirlen = slash ? (int)(slash - p->file) : 0;
 	struct loader ld = { .file = pfile, .diags = diags };
-	char err[512], path[PATH_MAX];
+	char err[512];
 	int rc = 0;
 
 	for (size_t i = 0; i < c->n_rules; i++) {
@@ -544,24 +582,7 @@ int rules_from_policy(struct rules *r, const struct policy *p, struct pol_diags 
 			load_err(&ld, pr->loc.line, pr->loc.col, "rule %s: invalid regex: %s",
 				 pr->id ? pr->id : "", err);
 	}
-	for (size_t i = 0; i < c->rule_files.n; i++) {
-		const char *f = c->rule_files.v[i];
-		const struct pol_loc *loc = &c->rule_files.loc[i];
-
-		if (f[0] == '/' || !slash)
-			snprintf(path, sizeof(path), "%s", f);
-		else
-			snprintf(path, sizeof(path), "%.*s/%s", dirlen, p->file, f);
-		int e = rules_load_file(r, path, diags);
-		if (e == -ENOMEM)
-			return e;
-		if (e == -EINVAL) {
-			ld.n_err++; /* its own diagnostics are in diags already */
-		} else if (e < 0) {
-			load_err(&ld, loc->line, loc->col, "rule file %s: %s%s", path, strerror(-e),
-				 errno_hint(-e));
-		}
-	}
+	load_listed(&ld, r, p, &c->rule_files, diags);
 	if (ld.oom)
 		return -ENOMEM;
 	if (ld.n_err)

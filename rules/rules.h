@@ -42,6 +42,12 @@ int rules_load_file(struct rules *r, const char *path, struct pol_diags *diags);
  * directory of p->file). */
 int rules_from_policy(struct rules *r, const struct policy *p, struct pol_diags *diags);
 
+/* Loads rule files listed in a policy (events.rule_files,
+ * responses.rule_files), relative to the directory of p->file. 0,
+ * -EINVAL (diagnostics in diags), or -ENOMEM. */
+int rules_from_files(struct rules *r, const struct policy *p, const struct pol_strv *files,
+		     struct pol_diags *diags);
+
 /* Loads every *.yaml pack in dir (the packs shipped with fnguard). */
 int rules_load_dir(struct rules *r, const char *dir, struct pol_diags *diags);
 

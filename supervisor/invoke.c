@@ -22,32 +22,25 @@ static int load_rules(const struct policy *p, const struct pol_strv *files, stru
 		      char *err, size_t errlen)
 {
 	struct pol_diags d = { 0 };
-	char path[8192];
-	const char *slash = p->file ? strrchr(p->file, '/') : NULL;
 
 	*out = NULL;
 	if (!files->n)
 		return 0;
 	struct rules *r = rules_new();
-	if (!r)
-		return -ENOMEM;
-	for (size_t i = 0; i < files->n; i++) {
-		/* Relative to the policy's directory, as code.rule_files. */
-		if (files->v[i][0] == '/' || !slash)
-			snprintf(path, sizeof path, "%s", files->v[i]);
-		else
-			snprintf(path, sizeof path, "%.*s/%s", (int)(slash - p->file), p->file,
-				 files->v[i]);
-		int rc = rules_load_file(r, path, &d);
-		if (rc < 0) {
-			snprintf(err, errlen, "rule file %s: %s", path,
-				 d.n ? d.v[0].msg : strerror(-rc));
-			pol_diags_clear(&d);
-			rules_free(r);
-			return rc;
-		}
+	int rc = r ? rules_from_files(r, p, files, &d) : -ENOMEM;
+	if (rc < 0) {
+		snprintf(err, errlen, "%s",
+			 d.n ? d.v[0].msg : "out of memory compiling the rule files");
+		if (d.n)
+			snprintf(err, errlen, "%s:%d:%d: %s", d.v[0].file, d.v[0].line, d.v[0].col,
+				 d.v[0].msg);
+		pol_diags_clear(&d);
+		free(d.v);
+		rules_free(r);
+		return rc;
 	}
 	pol_diags_clear(&d);
+	free(d.v);
 	*out = r;
 	return 0;
 }

@@ -112,6 +112,15 @@ static int check_rules(const struct policy *p)
 	struct rules *r = rules_new();
 	struct pol_diags d = { 0 };
 	int rc = r ? rules_from_policy(r, p, &d) : -ENOMEM;
+	/* Each section's files on their own, as run compiles them. */
+	const struct pol_strv *more[] = { &p->events.rule_files, &p->responses.rule_files };
+	for (size_t i = 0; i < ARRAY_SIZE(more) && rc != -ENOMEM; i++) {
+		struct rules *x = more[i]->n ? rules_new() : NULL;
+		int e = !more[i]->n ? 0 : x ? rules_from_files(x, p, more[i], &d) : -ENOMEM;
+		rules_free(x);
+		if (e < 0 && rc == 0)
+			rc = e;
+	}
 
 	if (rc == -ENOMEM)
 		fprintf(stderr, "fnguard: out of memory compiling the rules of %s\n", p->file);
@@ -339,6 +348,7 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 	cJSON_AddBoolToObject(f, "sync_wake_up", s->caps->sync_wake_up);
 	cJSON_AddBoolToObject(f, "pidfd_getfd", s->caps->pidfd_getfd);
 	cJSON_AddBoolToObject(f, "socket_broker", s->brk != NULL);
+	cJSON_AddBoolToObject(f, "runtime_api_proxy", s->rt != NULL);
 	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
@@ -348,6 +358,12 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 		cJSON_AddItemToArray(lim, cJSON_CreateString("covert channels through allowed "
 							     "names are not stopped"));
 	}
+	if ((s->pol->events.present || s->pol->responses.present) && !s->rt)
+		cJSON_AddItemToArray(lim,
+				     cJSON_CreateString("events and responses are inspected only "
+							"through the Runtime API proxy: "
+							"AWS_LAMBDA_RUNTIME_API is not set "
+							"here"));
 	for (size_t i = 0; s->brk && sup_broker_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_broker_limits[i]));
 	log_emit(s->log, ev);

@@ -158,15 +158,21 @@ def test_shipped_examples_are_valid(path):
     assert p.returncode == 0, p.stdout + p.stderr
 
 
-@pytest.mark.parametrize("section", [
-    "events:\n  detect: [sqli]\n",
-    "responses:\n  secrets: env\n",
-])
-def test_run_refuses_sections_not_enforced_yet(run_fnguard, tmp_path, section):
-    """A valid section this build cannot enforce must not be ignored in
-    silence: run refuses (125) before anything starts."""
+def test_events_and_responses_outside_lambda_say_so(run_fnguard, tmp_path):
+    """Without AWS_LAMBDA_RUNTIME_API there is no Runtime API to inspect:
+    the sections are accepted and the start event says what is not done."""
+    res = run_fnguard("version: 1\nevents:\n  detect: [sqli]\nresponses:\n  secrets: env\n",
+                      ["/usr/bin/true"])
+    assert res.returncode == 0, res.dump()
+    start = res.one("start")
+    assert start["features"]["runtime_api_proxy"] is False, start
+    assert any("AWS_LAMBDA_RUNTIME_API" in lim for lim in start["limits"]), start
+
+
+def test_events_rule_file_that_does_not_load_is_fatal(run_fnguard, tmp_path):
     marker = tmp_path / "MARKER"
-    res = run_fnguard("version: 1\n" + section, ["/usr/bin/touch", marker], log=False)
+    res = run_fnguard("version: 1\nevents:\n  rule_files: [missing_in_protect.txt]\n",
+                      ["/usr/bin/touch", marker], log=False)
     assert res.returncode == 125, res.dump()
-    assert not marker.exists(), res.dump()
-    assert section.split(":")[0] in res.stderr and "Hint:" in res.stderr, res.stderr
+    assert not marker.exists()
+    assert "missing_in_protect.txt" in res.stderr and "Hint:" in res.stderr, res.stderr
