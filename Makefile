@@ -37,6 +37,11 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 STATIC_PKGS := libseccomp libpcre2-8 yaml-0.1 nettle libcares
 ifeq ($(SAN),1)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+else ifeq ($(STATIC),1)
+# The Lambda layer's binary: fully static (Lambda's glibc is older than
+# Debian 12's), cJSON from Debian's source package (tools/cjson-static.sh).
+PKG_LIBS = $(shell pkg-config --libs --static $(STATIC_PKGS) 2>/dev/null) \
+	$(BUILD)/cjson/libcjson.a -lm
 else
 PKG_LIBS = -Wl,-Bstatic $(shell pkg-config --libs --static $(STATIC_PKGS) 2>/dev/null) \
 	-Wl,-Bdynamic $(shell pkg-config --libs libcjson 2>/dev/null) -lm
@@ -50,7 +55,11 @@ LLHTTP_INC := /usr/share/include/llhttp
 CPPFLAGS += -D_GNU_SOURCE -DFNG_VERSION=\"$(VERSION)\" -Icommon -Ipolicy -Isupervisor -Irules \
 	-I$(LLHTTP_INC)
 CFLAGS := -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(EXTRA_CFLAGS)
+ifeq ($(STATIC),1)
+LDFLAGS := -static -Wl,-z,relro,-z,now
+else
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANLD)
+endif
 
 LIB_SRC := $(wildcard common/*.c policy/*.c rules/*.c) \
 	$(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
@@ -62,7 +71,7 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPERS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: all asan deps check unit integration fuzz bench demo clean format format-check \
-	helpers install help layer
+	helpers install help layer static-bin
 
 all: $(BUILD)/fnguard
 
@@ -83,8 +92,12 @@ $(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 $(OPT) $(HARDEN) -w -I$(LLHTTP_INC) -c $< -o $@
 
+# glibc warns that a static getaddrinfo would need its NSS modules: the
+# layer resolves only numeric addresses (AWS_LAMBDA_RUNTIME_API,
+# resolv.conf nameservers), so the warning is kept out of the build log.
 $(BUILD)/fnguard: $(BUILD)/obj/supervisor/main.o $(LIB_OBJ)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) 2>$(BUILD)/link.log || \
+		{ cat $(BUILD)/link.log >&2; exit 1; }
 
 $(BUILD)/tests/unit: $(UNIT_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -148,8 +161,9 @@ check: deps
 	$(Q)$(BUILD)/tests/unit
 	$(Q)build-asan/tests/unit
 	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)$(MAKE) --no-print-directory layer
 	$(Q)FNGUARD=$(CURDIR)/build/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
-		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+		LAYER=$(CURDIR)/$(LAYER) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 	$(Q)FNGUARD=$(CURDIR)/build-asan/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
 		$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
@@ -178,9 +192,31 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/fnguard/rules
 	install -m 0644 rules/packs/*.yaml $(DESTDIR)$(PREFIX)/share/fnguard/rules/
 
-layer:
-	@echo "make layer: the Lambda layer is built by issue 5 (tools/); not in this build yet" >&2
-	@exit 2
+# The Lambda layer: /opt/bin/fnguard (static), /opt/fnguard-wrapper for
+# AWS_LAMBDA_EXEC_WRAPPER, /opt/bootstrap for custom runtimes, the rule
+# packs and examples under /opt/share/fnguard.
+LAYER := build-static/fnguard-layer.zip
+layer: $(LAYER)
+
+build-static/cjson/libcjson.a:
+	$(Q)tools/cjson-static.sh build-static/cjson
+
+static-bin: build-static/cjson/libcjson.a
+	$(Q)$(MAKE) --no-print-directory BUILD=build-static STATIC=1 build-static/fnguard
+
+$(LAYER): static-bin tools/lambda/exec-wrapper tools/lambda/bootstrap \
+		$(wildcard rules/packs/*.yaml policy/examples/*)
+	$(Q)rm -rf build-static/layer && mkdir -p build-static/layer/bin \
+		build-static/layer/share/fnguard/rules build-static/layer/share/fnguard/examples
+	$(Q)install -m 0755 build-static/fnguard build-static/layer/bin/fnguard
+	$(Q)install -m 0755 tools/lambda/exec-wrapper build-static/layer/fnguard-wrapper
+	$(Q)install -m 0755 tools/lambda/bootstrap build-static/layer/bootstrap
+	$(Q)install -m 0644 rules/packs/*.yaml build-static/layer/share/fnguard/rules/
+	$(Q)install -m 0644 policy/examples/* build-static/layer/share/fnguard/examples/
+	$(Q)rm -f $@ && cd build-static/layer && $(PYTHON) -m zipfile -c ../fnguard-layer.zip \
+		bin fnguard-wrapper bootstrap share
+	@echo "make layer: $(LAYER) (unzip into /opt, or publish with aws lambda publish-layer-version)"
+
 
 FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] \
 	tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.[ch])
@@ -190,6 +226,6 @@ format-check:
 	$(Q)clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-static
 
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)

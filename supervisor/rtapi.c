@@ -81,7 +81,10 @@ static int parse_upstream(struct rtapi *r, const char *v, char *err, size_t errl
 {
 	char host[128], port[16];
 	const char *colon = strrchr(v, ':');
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV },
+	/* Numeric first: Lambda gives 127.0.0.1:9001, and a static binary's
+	 * name lookup would need glibc's NSS modules at run time. */
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST },
 			*res = NULL;
 
 	if (!colon || colon == v || strlen(colon + 1) >= sizeof port ||
@@ -96,6 +99,10 @@ static int parse_upstream(struct rtapi *r, const char *v, char *err, size_t errl
 		snprintf(host, sizeof host, "%.*s", (int)hl, v);
 	snprintf(port, sizeof port, "%s", colon + 1);
 	int rc = getaddrinfo(host, port, &hints, &res);
+	if (rc == EAI_NONAME) {
+		hints.ai_flags = AI_NUMERICSERV;
+		rc = getaddrinfo(host, port, &hints, &res);
+	}
 	if (rc != 0 || !res) {
 		snprintf(err, errlen, "AWS_LAMBDA_RUNTIME_API=%s: %s", v, gai_strerror(rc));
 		return -EINVAL;

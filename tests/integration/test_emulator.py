@@ -194,3 +194,31 @@ def test_layer_entry_points_fail_closed_without_fnguard(tmp_path):
     for cmd in ([WRAPPER, "/usr/bin/true"], [LAYER_BOOTSTRAP]):
         p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=10)
         assert p.returncode == 125 and "missing" in p.stderr, (cmd, p.stderr)
+
+
+def test_layer_zip_runs_a_function(function, tmp_path):
+    """`make layer`'s zip, unpacked as Lambda unpacks a layer into /opt: the
+    static fnguard, the wrapper and the packs where they belong, working
+    together through the wrapper."""
+    import zipfile
+    layer = os.environ.get("LAYER") or str(REPO / "build-static" / "fnguard-layer.zip")
+    if not os.path.exists(layer):
+        pytest.skip(f"{layer} not built (make layer; make check builds it)")
+    opt = tmp_path / "opt"
+    with zipfile.ZipFile(layer) as z:
+        names = set(z.namelist())
+        for info in z.infolist():  # keep the modes, as Lambda does
+            z.extract(info, opt)
+            os.chmod(opt / info.filename, (info.external_attr >> 16) & 0o777 or 0o644)
+    assert {"bin/fnguard", "fnguard-wrapper", "bootstrap",
+            "share/fnguard/rules/python.yaml"} <= names, names
+    out = subprocess.run(["file", str(opt / "bin" / "fnguard")], capture_output=True, text=True)
+    assert "statically linked" in out.stdout, out.stdout
+    (tmp_path / "fnguard.yaml").write_text("version: 1\nexec:\n  allow: []\ncode:\n"
+                                           f"  paths: [{tmp_path}]\n")
+    f = function([str(opt / "fnguard-wrapper"), PY, BOOTSTRAP],
+                 env_extra={"FNGUARD_BIN": str(opt / "bin" / "fnguard")})
+    status, _, body = f.invoke({})
+    assert status == 200 and "rid" in json.loads(body), (body, f.log())
+    status, _, body = f.invoke({"do": "exec"})
+    assert json.loads(body)["errorType"] == "Security.Violation", body
