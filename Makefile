@@ -109,6 +109,11 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
 
+# insp_bench runs the event inspection, so it links the library.
+$(BUILD)/tests/helpers/insp_bench: tests/helpers/insp_bench.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 # sqli_check runs the detector itself, so it is built from its sources.
 $(BUILD)/tests/helpers/sqli_check: tests/helpers/sqli_check.c rules/sqli.c rules/sqli_lex.c \
 		rules/sqli.h rules/sqli_lex.h
@@ -183,6 +188,8 @@ bench: all helpers
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/bench_code.py
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/fp_packs.py
 	$(Q)HELPERS=$(CURDIR)/$(BUILD)/tests/helpers $(PYTHON) tests/bench/sqli_rates.py
+	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
+		$(PYTHON) tests/bench/bench_lambda.py
 
 PREFIX ?= /usr/local
 install: all

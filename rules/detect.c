@@ -9,8 +9,27 @@ static size_t cap(size_t len)
 	return len > DETECT_MAX ? DETECT_MAX : len;
 }
 
+/* The next index at or after i whose byte is in set (a 256-entry table),
+ * or len: each detector only stops where its structure can begin, so a
+ * long value of prose is crossed at table-lookup speed. */
+static size_t next_of(const char *s, size_t i, size_t len, const bool set[256])
+{
+	while (i < len && !set[(unsigned char)s[i]])
+		i++;
+	return i;
+}
+
+static const bool cmdi_set[256] = {
+	[';'] = 1, ['|'] = 1, ['&'] = 1, ['\n'] = 1, ['`'] = 1, ['$'] = 1
+};
+static const bool xss_set[256] = { ['<'] = 1, [':'] = 1 };
+static const bool path_set[256] = { ['.'] = 1, [0xc0] = 1, ['/'] = 1, [':'] = 1, [0] = 1 };
+
+/* The first byte decides most comparisons: checked before the call. */
 static bool has_prefix_ci(const char *s, size_t len, size_t at, const char *p)
 {
+	if (at >= len || tolower((unsigned char)s[at]) != tolower((unsigned char)p[0]))
+		return false;
 	size_t n = strlen(p);
 	return at + n <= len && strncasecmp(s + at, p, n) == 0;
 }
@@ -98,7 +117,11 @@ static const struct command *command_at(const char *s, size_t len, size_t at, si
 		i = last;
 		dir = true;
 	}
+	if (i >= len || !isalpha((unsigned char)s[i]))
+		return NULL;
 	for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+		if (tolower((unsigned char)s[i]) != commands[k].name[0])
+			continue;
 		size_t w = strlen(commands[k].name);
 		if (i + w <= len && strncasecmp(s + i, commands[k].name, w) == 0 &&
 		    (i + w == len || word_end(s[i + w]))) {
@@ -131,7 +154,8 @@ static bool shell_args_at(const char *s, size_t len, size_t at, int kind)
 bool detect_cmdi(const char *s, size_t len, struct detect_hit *hit)
 {
 	len = cap(len);
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = next_of(s, 0, len, cmdi_set); i < len;
+	     i = next_of(s, i + 1, len, cmdi_set)) {
 		size_t after;
 		char c = s[i];
 		if (c == ';' || c == '|' || c == '&' || c == '\n' || c == '`')
@@ -194,7 +218,7 @@ static bool event_handler_in_tag(const char *s, size_t len, size_t lt, size_t *w
 bool detect_xss(const char *s, size_t len, struct detect_hit *hit)
 {
 	len = cap(len);
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = next_of(s, 0, len, xss_set); i < len; i = next_of(s, i + 1, len, xss_set)) {
 		if (s[i] == '<') {
 			size_t t = i + 1, where;
 			if (t < len && s[t] == '/')
@@ -215,10 +239,17 @@ bool detect_xss(const char *s, size_t len, struct detect_hit *hit)
 				return true;
 			}
 		}
+		if (s[i] != ':')
+			continue;
+		/* A scheme ends at this colon: look back for the ones that run. */
 		for (size_t k = 0; k < sizeof script_urls / sizeof script_urls[0]; k++) {
-			if (has_prefix_ci(s, len, i, script_urls[k]) &&
-			    (i == 0 || !isalnum((unsigned char)s[i - 1]))) {
-				hit->offset = i;
+			size_t n = (size_t)(strchr(script_urls[k], ':') - script_urls[k]);
+			if (i < n)
+				continue;
+			size_t at = i - n;
+			if (has_prefix_ci(s, len, at, script_urls[k]) &&
+			    (at == 0 || !isalnum((unsigned char)s[at - 1]))) {
+				hit->offset = at;
 				hit->reason = "script URL";
 				return true;
 			}
@@ -266,19 +297,20 @@ static size_t dotdot_at(const char *s, size_t len, size_t i)
 bool detect_path_traversal(const char *s, size_t len, struct detect_hit *hit)
 {
 	len = cap(len);
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == 0) {
+	for (size_t i = next_of(s, 0, len, path_set); i < len;
+	     i = next_of(s, i + 1, len, path_set)) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0) {
 			hit->offset = i;
 			hit->reason = "NUL byte in a value";
 			return true;
 		}
-		bool seg_start = i == 0 || s[i - 1] == '/' || s[i - 1] == '\\' || s[i - 1] == '=' ||
-				 isspace((unsigned char)s[i - 1]) || s[i - 1] == '"' ||
-				 s[i - 1] == '\'';
-		size_t n = seg_start ? dotdot_at(s, len, i) : 0;
-		if (n) {
-			size_t m = dotdot_at(s, len, i + n);
-			bool climbs = m > 0;
+		if (c == '.' || c == 0xc0) {
+			bool seg_start = i == 0 || strchr("/\\=\"' \t\r\n", s[i - 1]);
+			size_t n = seg_start ? dotdot_at(s, len, i) : 0;
+			if (!n)
+				continue;
+			bool climbs = dotdot_at(s, len, i + n) > 0;
 			for (size_t k = 0; !climbs && k < sizeof sensitive / sizeof sensitive[0];
 			     k++)
 				climbs = has_prefix_ci(s, len, i + n - 1, sensitive[k]) ||
@@ -288,15 +320,18 @@ bool detect_path_traversal(const char *s, size_t len, struct detect_hit *hit)
 				hit->reason = "climbs out of a directory";
 				return true;
 			}
+			continue;
 		}
+		/* An absolute name of a secret starts at '/', or at the drive
+		 * letter before "c:" — as a whole value or after a separator. */
+		size_t at = c == ':' && i > 0 ? i - 1 : i;
+		if (at > 0 && !strchr("=\"' \t:;,(", s[at - 1]))
+			continue;
 		for (size_t k = 0; k < sizeof sensitive / sizeof sensitive[0]; k++) {
-			/* Absolute names of secrets, as a whole value or after a
-			 * separator (file=/etc/passwd). */
 			if (sensitive[k][0] != '/' && sensitive[k][1] != ':')
 				continue;
-			if (has_prefix_ci(s, len, i, sensitive[k]) &&
-			    (i == 0 || strchr("=\"' \t:;,(", s[i - 1]))) {
-				hit->offset = i;
+			if (has_prefix_ci(s, len, at, sensitive[k])) {
+				hit->offset = at;
 				hit->reason = "names a sensitive system file";
 				return true;
 			}

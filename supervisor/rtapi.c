@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ enum state { S_IDLE, S_UPSTREAM, S_ERRPOST };
 struct bytes {
 	char *d;
 	size_t len, off; /* off: already written (output) or parsed (input) */
+	size_t cap;
 };
 
 struct conn {
@@ -58,11 +60,18 @@ struct rtapi {
 
 static int bytes_add(struct bytes *b, const void *data, size_t len)
 {
-	char *d = realloc(b->d, b->len + len + 1);
-	if (!d)
-		return -ENOMEM;
-	memcpy(d + b->len, data, len);
-	b->d = d;
+	if (b->len + len + 1 > b->cap) {
+		/* Doubling: a 6 MB body arrives in many reads. */
+		size_t cap = b->cap ? b->cap : 65536;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		char *d = realloc(b->d, cap);
+		if (!d)
+			return -ENOMEM;
+		b->d = d;
+		b->cap = cap;
+	}
+	memcpy(b->d + b->len, data, len);
 	b->len += len;
 	return 0;
 }
@@ -301,6 +310,7 @@ static int up_connect(struct rtapi *r, struct conn *c)
 	c->up = socket(r->upstream.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->up < 0)
 		return -errno;
+	setsockopt(c->up, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	c->up_p = http_in_new(false, RT_MAX_BODY);
 	if (!c->up_p)
 		return -ENOMEM;
@@ -552,6 +562,8 @@ static void accept_conns(struct rtapi *r)
 			proxy_log(r, "too many Runtime API connections", NULL);
 			continue;
 		}
+		/* Whole messages go out in one send; no Nagle wait behind them. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		c->down = fd;
 		c->up = -1;
 		r->c[i] = c;
