@@ -310,4 +310,16 @@ UNIT_SUITE(rules_prefilter_many_rules)
 	CHECK(rules_scan(r, "m.py", "................ppq", 19, collect_hit, &h) == 1);
 	CHECK(h.col[0] == 17);
 	rules_free(r);
+
+	/* A LINE string is searched by its rarest pair ("k_" here), which
+	 * may sit past the start of the buffer's first string or at its end. */
+	r = rules_new();
+	CHECK(rules_add(r, "a", "(?:check_output|spawn)\\(", NULL, NULL, NULL, "test", err,
+			sizeof err) == 0);
+	memset(&h, 0, sizeof h);
+	text = "check_output(x)\nx = spawn(\nzzcheck_output(";
+	CHECK(rules_scan(r, "m.py", text, strlen(text), collect_hit, &h) == 3);
+	CHECK(h.line[0] == 1 && h.col[0] == 1 && h.line[1] == 2 && h.col[1] == 5);
+	CHECK(h.line[2] == 3 && h.col[2] == 3);
+	rules_free(r);
 }
