@@ -89,12 +89,39 @@ static bool set_add(struct rules_lits *s, const char *str, size_t len)
 	return true;
 }
 
+/* Copies the strings only: a set is mostly unused room. */
+static void set_copy(struct rules_lits *d, const struct rules_lits *s)
+{
+	d->n = s->n;
+	for (size_t i = 0; i < s->n; i++) {
+		d->len[i] = s->len[i];
+		memcpy(d->s[i], s->s[i], s->len[i]);
+	}
+}
+
 /* a = a × b; false (a unchanged) when the product does not fit. */
 static bool set_product(struct rules_lits *a, const struct rules_lits *b)
 {
-	struct rules_lits r = { 0 };
+	struct rules_lits r;
 	char tmp[2 * RULES_LIT_LEN];
 
+	if (b->n == 1 && !b->len[0])
+		return true;
+	if (a->n == 1 && !a->len[0]) {
+		set_copy(a, b);
+		return true;
+	}
+	if (b->n == 1) { /* the common case, one more byte: in place */
+		for (size_t i = 0; i < a->n; i++)
+			if (a->len[i] + b->len[0] > RULES_LIT_LEN)
+				return false;
+		for (size_t i = 0; i < a->n; i++) {
+			memcpy(a->s[i] + a->len[i], b->s[0], b->len[0]);
+			a->len[i] = (unsigned char)(a->len[i] + b->len[0]);
+		}
+		return true;
+	}
+	r.n = 0;
 	for (size_t i = 0; i < a->n; i++)
 		for (size_t j = 0; j < b->n; j++) {
 			memcpy(tmp, a->s[i], a->len[i]);
@@ -102,7 +129,7 @@ static bool set_product(struct rules_lits *a, const struct rules_lits *b)
 			if (!set_add(&r, tmp, (size_t)a->len[i] + b->len[j]))
 				return false;
 		}
-	*a = r;
+	set_copy(a, &r);
 	return true;
 }
 
@@ -123,7 +150,7 @@ static void offer(struct info *in, const struct rules_lits *s)
 	if (!usable(s))
 		return;
 	if (!usable(&in->rq)) {
-		in->rq = *s;
+		set_copy(&in->rq, s);
 		return;
 	}
 	ls = set_minlen(s);
@@ -132,7 +159,7 @@ static void offer(struct info *in, const struct rules_lits *s)
 	lc = lc < LEN_ENOUGH ? lc : LEN_ENOUGH;
 	if (ls > lc || (ls == lc && s->n < in->rq.n) ||
 	    (ls == lc && s->n == in->rq.n && set_minlen(s) > set_minlen(&in->rq)))
-		in->rq = *s;
+		set_copy(&in->rq, s);
 }
 
 static void set_epsilon(struct info *in)
@@ -454,7 +481,7 @@ static void parse_seq(struct parser *ps, struct info *out)
 		if (it.exact) {
 			offer(out, &it.ex);
 			if (!set_product(&run, &it.ex))
-				run = it.ex;
+				set_copy(&run, &it.ex);
 			if (out->exact && !set_product(&out->ex, &it.ex))
 				out->exact = false;
 		} else {
