@@ -59,7 +59,7 @@ struct rule {
 	enum rules_lit_mode pf;
 };
 
-/* One prefilter string; the set's index is sorted by first two bytes. */
+/* One prefilter string; the set's index is sorted by searched pair. */
 struct lit {
 	uint16_t bigram; /* the two bytes at anchor */
 	uint8_t len;
@@ -68,9 +68,9 @@ struct lit {
 	char s[RULES_LIT_LEN];
 };
 
-/* Up to this many distinct first-two-byte pairs are searched for 16
- * bytes at a time (each pair costs a few vector operations per block);
- * more go through the bitmap a byte at a time. */
+/* Up to this many distinct pairs are searched for 16 bytes at a time
+ * (each costs a few vector operations per block); more go through the
+ * bitmap a byte at a time. */
 #define PAIRS_MAX 16
 
 typedef unsigned char v16u8 __attribute__((vector_size(16)));
@@ -81,7 +81,7 @@ struct rules {
 	size_t n, cap;
 	struct lit *lits;
 	size_t n_lits, cap_lits;
-	uint64_t bigrams[65536 / 64]; /* first two bytes of some string */
+	uint64_t bigrams[65536 / 64]; /* the searched pairs, as a bitmap */
 	struct rules_scanner *own;    /* rules_scan()'s */
 };
 
@@ -95,8 +95,8 @@ struct rules_scanner {
 	size_t *next;       /* per prefiltered rule: where its next line starts */
 	unsigned char *use; /* per rule: applies to this file */
 	size_t n_rules;     /* the size of next and use */
-	/* The distinct first-two-byte pairs of the strings of the rules that
-	 * apply, each byte repeated over a vector; PAIRS_MAX + 1: too many.
+	/* The distinct searched pairs of the strings of the rules that apply,
+	 * each byte repeated over a vector; PAIRS_MAX + 1: too many.
 	 * Kept while files with the same extension follow each other. */
 	v16u8 first[PAIRS_MAX], second[PAIRS_MAX];
 	size_t n_pairs;
@@ -325,7 +325,7 @@ static uint16_t bigram_at(const void *p)
 	return (uint16_t)(b[0] | b[1] << 8);
 }
 
-/* Roughly how common a byte is in source code, per mille. */
+/* Roughly how common a byte is in source code (a relative weight). */
 static unsigned byte_weight(unsigned char c)
 {
 	static const unsigned char lower[26] = { 60, 12, 30, 30, 90, 20, 15, 20, 60, 1,  7, 40, 25,
