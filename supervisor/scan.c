@@ -1,5 +1,6 @@
 /* `fnguard scan`: the code-validation rules run over files and trees
- * before deployment, reported as text, JSON or SARIF 2.1.0.
+ * before deployment, reported as text, JSON or SARIF 2.1.0. Files are
+ * read and scanned on every CPU (pool.c) and reported in walk order.
  *
  * Exit status: 0 nothing found, 1 findings, 2 an error (bad rule file,
  * unreadable path, a file the engine could not finish); an error wins
