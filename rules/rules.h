@@ -64,6 +64,18 @@ typedef bool (*rules_cb)(void *arg, const struct rules_finding *f);
 int rules_scan(const struct rules *r, const char *path, const char *buf, size_t len, rules_cb cb,
 	       void *arg);
 
+/* The matching state of one thread: rules_scan() uses the set's own, so
+ * a set is not for concurrent rules_scan() calls; threads that share a set
+ * each scan with a scanner of their own. The set is borrowed: add no rule
+ * while a scan runs, and free the scanners before the set. */
+struct rules_scanner;
+struct rules_scanner *rules_scanner_new(const struct rules *r);
+void rules_scanner_free(struct rules_scanner *sc); /* accepts NULL */
+
+/* rules_scan() with sc's state; the findings are the same. */
+int rules_scan_with(struct rules_scanner *sc, const char *path, const char *buf, size_t len,
+		    rules_cb cb, void *arg);
+
 size_t rules_count(const struct rules *r);
 
 /* Size of rule i's JIT code (PCRE2_INFO_JITSIZE); 0 when the rule runs

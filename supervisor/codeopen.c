@@ -5,7 +5,6 @@
  * boundary: code that already runs can eval anything (DESIGN.md). */
 #include <errno.h>
 #include <fcntl.h>
-#include <fts.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +17,16 @@
 #include "become.h"
 #include "cleanup.h"
 #include "codeopen.h"
+#include "pool.h"
 #include "rules.h"
 #include "sup.h"
 #include "sys.h"
+#include "walk.h"
 
 #define CODE_MAX_FILE (64u << 20) /* larger code files are refused, not skimmed */
+/* Files read and scanned ahead of the one being logged. */
+#define PRESCAN_WINDOW      64
+#define PRESCAN_THREADS_MAX 8
 
 struct verdict {
 	dev_t dev;
@@ -394,73 +398,176 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		resp->error = -errno;
 }
 
+/* One code file of the pre-launch scan: read and scanned by a worker,
+ * cached and logged by the supervisor's thread in walk order. */
+struct prescan_hit {
+	const char *rule_id; /* borrowed from the rule set */
+	size_t line, col;
+};
+
+struct prescan_item {
+	char *path;
+	bool scanned, oom;
+	struct stat st;
+	struct prescan_hit *v;
+	size_t n, cap;
+};
+
+struct prescan_worker {
+	struct rules_scanner *sc;
+	char *buf;
+	size_t cap;
+};
+
 struct prescan {
 	struct sup *s;
-	const char *path;
 	size_t findings;
-	struct verdict *v; /* the file's cache slot: first finding kept */
+	struct prescan_worker *w;
+	size_t n_w;
 };
 
 static bool on_prescan(void *arg, const struct rules_finding *f)
 {
-	struct prescan *p = arg;
+	struct prescan_item *it = arg;
 
-	if (p->s->code->packs && f->severity &&
-	    (strcmp(f->severity, "low") == 0 || strcmp(f->severity, "medium") == 0))
-		return true;
-	p->findings++;
-	if (p->v && p->v->clean) {
-		p->v->clean = false;
-		snprintf(p->v->rule, sizeof p->v->rule, "%s", f->rule_id);
-		p->v->line = f->line;
-		p->v->col = f->col;
+	if (f->severity && (strcmp(f->severity, "low") == 0 || strcmp(f->severity, "medium") == 0))
+		return true; /* the caller only passes packs' findings here */
+	if (it->n == it->cap) {
+		size_t cap = it->cap ? it->cap * 2 : 8;
+		struct prescan_hit *v = realloc(it->v, cap * sizeof *v);
+		if (!v) {
+			it->oom = true;
+			return false;
+		}
+		it->v = v;
+		it->cap = cap;
 	}
-	cJSON *ev = sup_event(p->s, "code", "audit", p->s->child);
-	if (!ev)
-		return true;
-	cJSON_AddStringToObject(ev, "path", p->path);
-	cJSON_AddNumberToObject(ev, "line", (double)f->line);
-	cJSON_AddNumberToObject(ev, "col", (double)f->col);
-	cJSON_AddStringToObject(ev, "rule", f->rule_id);
-	cJSON_AddStringToObject(ev, "phase", "prelaunch");
-	cJSON_AddStringToObject(ev, "reason",
-				"found before the workload started; refused when "
-				"it is opened");
-	log_emit(p->s->log, ev);
+	it->v[it->n++] = (struct prescan_hit){ f->rule_id, f->line, f->col };
 	return true;
+}
+
+static bool on_prescan_all(void *arg, const struct rules_finding *f)
+{
+	struct rules_finding g = *f;
+
+	g.severity = NULL; /* a policy's own rules count whatever their severity */
+	return on_prescan(arg, &g);
+}
+
+static void prescan_work(void *ctx, unsigned worker, void *item)
+{
+	struct prescan *p = ctx;
+	struct prescan_worker *w = &p->w[worker];
+	struct prescan_item *it = item;
+
+	_cleanup_fd_ int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &it->st) < 0)
+		return;
+	/* Larger files are refused when opened; specials are not code. */
+	if (!S_ISREG(it->st.st_mode) || it->st.st_size > (off_t)CODE_MAX_FILE)
+		return;
+	size_t want = (size_t)it->st.st_size;
+	if (want + 1 > w->cap) {
+		char *b = realloc(w->buf, want + 1);
+		if (!b)
+			return;
+		w->buf = b;
+		w->cap = want + 1;
+	}
+	ssize_t n = pread(fd, w->buf, want, 0);
+	if (n < 0)
+		return;
+	it->scanned = rules_scan_with(w->sc, it->path, w->buf, (size_t)n,
+				      p->s->code->packs ? on_prescan : on_prescan_all, it) >= 0;
+}
+
+static void prescan_done(void *ctx, void *item)
+{
+	struct prescan *p = ctx;
+	struct prescan_item *it = item;
+	/* The verdict is kept: the interpreter's open of this very file (same
+	 * identity and times) needs no second scan. A scan cut short by a
+	 * lack of memory is not one. */
+	struct verdict *v = it->scanned ? cache_slot(p->s->code, &it->st) : NULL;
+
+	for (size_t i = 0; it->scanned && i < it->n; i++) {
+		const struct prescan_hit *h = &it->v[i];
+
+		p->findings++;
+		if (v && v->clean) {
+			v->clean = false;
+			snprintf(v->rule, sizeof v->rule, "%s", h->rule_id);
+			v->line = h->line;
+			v->col = h->col;
+		}
+		cJSON *ev = sup_event(p->s, "code", "audit", p->s->child);
+		if (!ev)
+			continue;
+		cJSON_AddStringToObject(ev, "path", it->path);
+		cJSON_AddNumberToObject(ev, "line", (double)h->line);
+		cJSON_AddNumberToObject(ev, "col", (double)h->col);
+		cJSON_AddStringToObject(ev, "rule", h->rule_id);
+		cJSON_AddStringToObject(ev, "phase", "prelaunch");
+		cJSON_AddStringToObject(ev, "reason",
+					"found before the workload started; refused when "
+					"it is opened");
+		log_emit(p->s->log, ev);
+	}
+	if (v && !it->oom)
+		p->s->code->n_cache++;
+	free(it->v);
+	free(it->path);
+}
+
+static bool prescan_file(void *arg, const char *path, bool named)
+{
+	struct sup_pool *pool = arg;
+
+	(void)named;
+	if (!rules_is_code_file(path))
+		return true;
+	struct prescan_item *it = sup_pool_slot(pool);
+	it->path = strdup(path);
+	/* Without memory for the path the file is left to the open. */
+	sup_pool_push(pool, it->path == NULL);
+	return true;
+}
+
+static bool prescan_error(void *arg, const char *path, int err)
+{
+	(void)arg;
+	(void)path;
+	(void)err;
+	return true; /* what cannot be read here is judged when it is opened */
 }
 
 size_t sup_code_prescan(struct sup *s)
 {
-	struct prescan p = { .s = s };
+	unsigned n = sup_pool_workers(PRESCAN_THREADS_MAX);
+	struct prescan p = { .s = s, .n_w = n + 1 }; /* this thread works too */
+	struct sup_pool *pool = NULL;
 
-	for (size_t i = 0; i < s->code->n_paths; i++) {
+	p.w = calloc(p.n_w, sizeof *p.w);
+	for (size_t i = 0; p.w && i < p.n_w; i++)
+		p.w[i].sc = rules_scanner_new(s->code->rules);
+	for (size_t i = 0; p.w && i < p.n_w; i++)
+		if (!p.w[i].sc)
+			n = 0;
+	/* Threads only while the workload waits at its first execve: the
+	 * event loop that follows stays single-threaded. */
+	if (p.w && p.w[0].sc)
+		pool = sup_pool_new(n, sizeof(struct prescan_item), PRESCAN_WINDOW, prescan_work,
+				    prescan_done, &p);
+	static const struct sup_walk_ops ops = { .file = prescan_file, .error = prescan_error };
+	for (size_t i = 0; pool && i < s->code->n_paths; i++) {
 		char *const roots[] = { s->code->paths[i], NULL };
-		FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
-		FTSENT *e;
-		while (fts && (e = fts_read(fts))) {
-			if (e->fts_info != FTS_F || !rules_is_code_file(e->fts_path) ||
-			    e->fts_statp->st_size > (off_t)CODE_MAX_FILE)
-				continue;
-			_cleanup_fd_ int fd = open(e->fts_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			_cleanup_free_ char *buf = malloc((size_t)e->fts_statp->st_size + 1);
-			ssize_t n = fd >= 0 && buf
-					    ? pread(fd, buf, (size_t)e->fts_statp->st_size, 0)
-					    : -1;
-			if (n < 0)
-				continue;
-			/* The verdict is kept: the interpreter's open of this very
-			 * file (same identity and times) needs no second scan. */
-			struct stat st;
-			p.path = e->fts_path;
-			p.v = fstat(fd, &st) == 0 ? cache_slot(s->code, &st) : NULL;
-			if (rules_scan(s->code->rules, e->fts_path, buf, (size_t)n, on_prescan,
-				       &p) >= 0 &&
-			    p.v)
-				s->code->n_cache++;
-		}
-		if (fts)
-			fts_close(fts);
+		sup_walk(roots, false, &ops, pool);
 	}
+	sup_pool_finish(pool);
+	for (size_t i = 0; p.w && i < p.n_w; i++) {
+		rules_scanner_free(p.w[i].sc);
+		free(p.w[i].buf);
+	}
+	free(p.w);
 	return p.findings;
 }

@@ -17,7 +17,8 @@ void sup_code_free(struct sup_code *c); /* accepts NULL */
 /* Scans every code file under code.paths and logs each finding as a
  * `code` line with phase "prelaunch" (action audit: enforcement happens
  * when the file is opened). Call once the workload exists but before it
- * runs. Returns the number of findings. */
+ * runs: files are read and scanned on worker threads (every signal
+ * blocked), joined before it returns. Returns the number of findings. */
 size_t sup_code_prescan(struct sup *s);
 
 /* An open/openat/openat2 notification. *answered is set when the

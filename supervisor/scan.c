@@ -1,5 +1,6 @@
 /* `fnguard scan`: the code-validation rules run over files and trees
- * before deployment, reported as text, JSON or SARIF 2.1.0.
+ * before deployment, reported as text, JSON or SARIF 2.1.0. Files are
+ * read and scanned on every CPU (pool.c) and reported in walk order.
  *
  * Exit status: 0 nothing found, 1 findings, 2 an error (bad rule file,
  * unreadable path, a file the engine could not finish); an error wins
@@ -9,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fts.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -23,8 +23,10 @@
 
 #include "cleanup.h"
 #include "policy.h"
+#include "pool.h"
 #include "rules.h"
 #include "util.h"
+#include "walk.h"
 
 /* Bigger files are generated or vendored blobs, not code anyone reviews;
  * reading them would dominate the scan. */
@@ -36,6 +38,9 @@
 /* A progress line only for trees that take noticeably long. */
 #define PROGRESS_AFTER_MS 1000
 #define PROGRESS_EVERY_MS 200
+/* Files read and scanned ahead of the one being reported. */
+#define SCAN_WINDOW      256
+#define SCAN_THREADS_MAX 8
 
 enum scan_format { FMT_TEXT, FMT_JSON, FMT_SARIF };
 
@@ -56,17 +61,37 @@ struct found {
 	size_t line, col, end_col;
 };
 
+/* One file (or one walk error) on its way through the pool: read and
+ * scanned by a worker, reported by the main thread in walk order. */
+struct scan_item {
+	char *path;
+	char *msg; /* a walk error, printed in turn; no work */
+	bool named;
+	int read_rc, scan_rc;
+	size_t len;
+	struct found *v; /* path not set: the item's path is */
+	size_t n, cap;
+	struct util_sb json; /* for JSON, the findings already formatted */
+	size_t n_json;
+	bool oom;
+};
+
+/* A worker's own matching state and read buffer. */
+struct scan_worker {
+	struct rules_scanner *sc;
+	char *buf;
+	size_t buf_cap;
+};
+
 struct scan_state {
 	const struct scan_opts *o;
 	struct rules *rules;
-	char *buf;
-	size_t buf_cap;
+	struct scan_worker *w;
+	size_t n_w;
 	struct found *v;
 	size_t n, cap;
+	struct util_sb json; /* for JSON, the findings array's items */
 	size_t files, bytes, findings, files_with;
-	const char *cur_path;
-	const char *cur;
-	size_t cur_len;
 	bool error, oom;
 	bool tty, progress_shown;
 	int64_t t0, last_progress;
@@ -134,6 +159,17 @@ static char *clean_text(const char *s, size_t n, bool ctl)
 	for (size_t i = 0; i < n;) {
 		const unsigned char *u = (const unsigned char *)s + i;
 		unsigned char c = u[0];
+		size_t run = 0;
+
+		/* Plain ASCII, the common case, goes over in one piece. */
+		while (i + run < n && u[run] < 0x80 &&
+		       (!ctl || (u[run] >= 0x20 && u[run] != 0x7f) || u[run] == '\t'))
+			run++;
+		if (run) {
+			util_sb_put(&sb, u, run);
+			i += run;
+			continue;
+		}
 		size_t k = c < 0x80                 ? 1
 			   : c >= 0xc2 && c <= 0xdf ? 2
 			   : c >= 0xe0 && c <= 0xef ? 3
@@ -208,32 +244,196 @@ static void progress(struct scan_state *st)
 		(double)st->bytes / 1e6, st->findings);
 }
 
+/* The JSON report is written the way cJSON_Print() lays out the same
+ * document (tabs, ", " between array items, its string escapes), so
+ * the output is the same bytes; each file's findings are formatted by
+ * the worker that scanned it and the report is assembled in walk order. */
+static void json_str(struct util_sb *sb, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	util_sb_putc(sb, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		const unsigned char *run = p;
+
+		while (*p > 31 && *p != '"' && *p != '\\')
+			p++;
+		util_sb_put(sb, run, (size_t)(p - run));
+		if (!*p)
+			break;
+		char esc[6] = { '\\', 0 };
+		size_t n = 2;
+		switch (*p) {
+		case '"':
+		case '\\':
+			esc[1] = (char)*p;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			n = 6;
+		}
+		util_sb_put(sb, esc, n);
+		p++;
+	}
+	util_sb_putc(sb, '"');
+}
+
+/* A cleaned string, or null. */
+static void json_clean(struct util_sb *sb, const char *s)
+{
+	_cleanup_free_ char *c = s ? clean_text(s, strlen(s), false) : NULL;
+
+	if (!s)
+		util_sb_puts(sb, "null");
+	else if (!c)
+		sb->err = -ENOMEM;
+	else
+		json_str(sb, c);
+}
+
+/* cJSON's print_number: %1.15g unless that does not read back; below
+ * 10^15 that is the integer's digits, written without printf (which took
+ * half of a worker's time per finding). */
+static void json_count(struct util_sb *sb, size_t v)
+{
+	char num[32];
+	double d = (double)v, back = 0;
+
+	if (v < 1000000000000000u) {
+		char *p = num + sizeof num;
+
+		do
+			*--p = (char)('0' + v % 10);
+		while (v /= 10);
+		util_sb_put(sb, p, (size_t)(num + sizeof num - p));
+		return;
+	}
+	snprintf(num, sizeof num, "%1.15g", d);
+	if (sscanf(num, "%lg", &back) != 1 || back != d)
+		snprintf(num, sizeof num, "%1.17g", d);
+	util_sb_puts(sb, num);
+}
+
+static void json_finding(struct util_sb *sb, const char *clean_path, const struct found *x)
+{
+	util_sb_puts(sb, "{\n\t\t\t\"file\":\t");
+	json_str(sb, clean_path);
+	util_sb_puts(sb, ",\n\t\t\t\"line\":\t");
+	json_count(sb, x->line);
+	util_sb_puts(sb, ",\n\t\t\t\"col\":\t");
+	json_count(sb, x->col);
+	util_sb_puts(sb, ",\n\t\t\t\"end_col\":\t");
+	json_count(sb, x->end_col);
+	util_sb_puts(sb, ",\n\t\t\t\"rule\":\t");
+	json_clean(sb, x->rule_id);
+	util_sb_puts(sb, ",\n\t\t\t\"message\":\t");
+	json_clean(sb, x->message);
+	util_sb_puts(sb, ",\n\t\t\t\"severity\":\t");
+	json_clean(sb, x->severity);
+	util_sb_puts(sb, ",\n\t\t\t\"excerpt\":\t");
+	json_str(sb, x->excerpt);
+	util_sb_puts(sb, "\n\t\t}");
+}
+
+/* Worker side: a finding of the file being scanned. */
+struct collect {
+	struct scan_item *it;
+	const char *buf;
+	size_t len;
+	bool json;
+	char *clean_path; /* for JSON: the item's path, cleaned once */
+};
+
 static bool on_finding(void *arg, const struct rules_finding *f)
 {
-	struct scan_state *st = arg;
+	struct collect *c = arg;
+	struct scan_item *it = c->it;
 	struct found x = { .rule_id = f->rule_id,
 			   .message = f->message,
 			   .severity = f->severity,
 			   .line = f->line,
 			   .col = f->col };
 
-	x.excerpt = excerpt_of(st->cur, st->cur_len, f, &x.end_col);
-	if (!x.excerpt) {
-		st->oom = true;
+	x.excerpt = excerpt_of(c->buf, c->len, f, &x.end_col);
+	if (x.excerpt && c->json) {
+		if (!c->clean_path)
+			c->clean_path = clean_text(it->path, strlen(it->path), false);
+		if (it->n_json)
+			util_sb_puts(&it->json, ", ");
+		if (c->clean_path)
+			json_finding(&it->json, c->clean_path, &x);
+		free(x.excerpt);
+		it->n_json++;
+		it->oom = !c->clean_path || it->json.err;
+		return !it->oom;
+	}
+	if (x.excerpt && it->n == it->cap) {
+		size_t cap = it->cap ? it->cap * 2 : 16;
+		struct found *v = realloc(it->v, cap * sizeof(*v));
+
+		if (v) {
+			it->v = v;
+			it->cap = cap;
+		}
+	}
+	if (!x.excerpt || it->n == it->cap) {
+		free(x.excerpt);
+		it->oom = true;
 		return false;
 	}
+	it->v[it->n++] = x;
+	return true;
+}
+
+static void scan_work(void *ctx, unsigned worker, void *item)
+{
+	struct scan_state *st = ctx;
+	struct scan_worker *w = &st->w[worker];
+	struct scan_item *it = item;
+	struct collect c = { .it = it, .json = st->o->format == FMT_JSON };
+
+	it->read_rc =
+		read_capped(it->path, !it->named, SCAN_FILE_MAX, &w->buf, &w->buf_cap, &it->len);
+	if (it->read_rc < 0)
+		return;
+	c.buf = w->buf;
+	c.len = it->len;
+	it->scan_rc = rules_scan_with(w->sc, it->path, w->buf, it->len, on_finding, &c);
+	free(c.clean_path);
+}
+
+/* Main thread: reports one finding; takes its excerpt. */
+static void report_found(struct scan_state *st, const char *path, struct found *x)
+{
 	st->findings++;
 	if (st->o->format == FMT_TEXT) {
-		_cleanup_free_ char *p = clean_text(st->cur_path, strlen(st->cur_path), true);
+		_cleanup_free_ char *p = clean_text(path, strlen(path), true);
 
 		progress_clear(st);
-		printf("%s:%zu:%zu: %s: %s\n", p ? p : st->cur_path, x.line, x.col, x.rule_id,
-		       x.excerpt);
-		free(x.excerpt);
-		return true;
+		printf("%s:%zu:%zu: %s: %s\n", p ? p : path, x->line, x->col, x->rule_id,
+		       x->excerpt);
+		free(x->excerpt);
+		return;
 	}
-	x.path = strdup(st->cur_path);
-	if (x.path && st->n == st->cap) {
+	x->path = strdup(path);
+	if (x->path && st->n == st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 64;
 		struct found *v = realloc(st->v, cap * sizeof(*v));
 
@@ -242,32 +442,37 @@ static bool on_finding(void *arg, const struct rules_finding *f)
 			st->cap = cap;
 		}
 	}
-	if (!x.path || st->n == st->cap) {
-		free(x.path);
-		free(x.excerpt);
+	if (!x->path || st->n == st->cap) {
+		free(x->path);
+		free(x->excerpt);
 		st->oom = true;
-		return false;
+		return;
 	}
-	st->v[st->n++] = x;
-	return true;
+	st->v[st->n++] = *x;
 }
 
-static void scan_one(struct scan_state *st, const char *path, bool named)
+static void report_item(struct scan_state *st, struct scan_item *it)
 {
-	size_t len = 0, before = st->findings;
-	int rc = read_capped(path, !named, SCAN_FILE_MAX, &st->buf, &st->buf_cap, &len);
+	size_t before = st->findings, i = 0;
+	int rc = it->read_rc;
 
+	if (it->msg) {
+		progress_clear(st);
+		fputs(it->msg, stderr);
+		st->error = true;
+		return;
+	}
 	if (rc == -EFBIG) {
 		progress_clear(st);
-		fprintf(stderr, "fnguard: %s: skipped, larger than %u MiB\n", path,
+		fprintf(stderr, "fnguard: %s: skipped, larger than %u MiB\n", it->path,
 			SCAN_FILE_MAX >> 20);
 		return;
 	}
-	if (rc == -EINVAL && !named)
+	if (rc == -EINVAL && !it->named)
 		return; /* replaced by a non-file since the walk saw it */
 	if (rc < 0) {
 		progress_clear(st);
-		fprintf(stderr, "fnguard: %s: %s\n", path,
+		fprintf(stderr, "fnguard: %s: %s\n", it->path,
 			rc == -EINVAL ? "not a regular file" : strerror(-rc));
 		st->error = true;
 		if (rc == -ENOMEM)
@@ -275,14 +480,25 @@ static void scan_one(struct scan_state *st, const char *path, bool named)
 		return;
 	}
 	st->files++;
-	st->bytes += len;
-	st->cur_path = path;
-	st->cur = st->buf;
-	st->cur_len = len;
-	rc = rules_scan(st->rules, path, st->buf, len, on_finding, st);
+	st->bytes += it->len;
+	if (it->n_json) {
+		if (st->findings)
+			util_sb_puts(&st->json, ", ");
+		util_sb_put(&st->json, it->json.buf, it->json.len);
+		st->findings += it->n_json;
+		st->oom |= st->json.err != 0;
+	}
+	for (; i < it->n && !st->oom; i++)
+		report_found(st, it->path, &it->v[i]);
+	/* Excerpts not handed over stay with the item, to be freed. */
+	it->n -= i;
+	if (i && it->n)
+		memmove(it->v, it->v + i, it->n * sizeof(*it->v));
+	st->oom |= it->oom;
+	rc = it->scan_rc;
 	if (rc < 0) {
 		progress_clear(st);
-		fprintf(stderr, "fnguard: %s: %s\n", path,
+		fprintf(stderr, "fnguard: %s: %s\n", it->path,
 			rc == -E2BIG ? "a rule hit the PCRE2 match limit; the file was not fully "
 				       "scanned (simplify the rule's backtracking)"
 				     : strerror(-rc));
@@ -295,50 +511,77 @@ static void scan_one(struct scan_state *st, const char *path, bool named)
 	progress(st);
 }
 
-static int name_order(const FTSENT **a, const FTSENT **b)
+static void scan_done(void *ctx, void *item)
 {
-	return strcmp((*a)->fts_name, (*b)->fts_name);
+	struct scan_state *st = ctx;
+	struct scan_item *it = item;
+
+	/* After running out of memory nothing more is reported: the walk
+	 * stops there. */
+	if (!st->oom)
+		report_item(st, it);
+	for (size_t i = 0; i < it->n; i++)
+		free(it->v[i].excerpt);
+	free(it->v);
+	util_sb_free(&it->json);
+	free(it->path);
+	free(it->msg);
+}
+
+struct walk_ctx {
+	struct scan_state *st;
+	struct sup_pool *pool;
+};
+
+/* Queues one walk entry: a file to scan, or (is_err) an error to print
+ * in turn. */
+static bool queue(struct walk_ctx *wc, const char *path, bool named, bool is_err, int err)
+{
+	struct scan_item *it = sup_pool_slot(wc->pool);
+
+	it->named = named;
+	if (is_err && asprintf(&it->msg, "fnguard: %s: %s\n", path, strerror(err)) < 0)
+		it->msg = NULL;
+	it->path = is_err ? NULL : strdup(path);
+	if (is_err ? !it->msg : !it->path) {
+		wc->st->oom = true;
+		return false;
+	}
+	sup_pool_push(wc->pool, is_err);
+	return !wc->st->oom;
+}
+
+static bool walk_file(void *arg, const char *path, bool named)
+{
+	struct walk_ctx *wc = arg;
+
+	if (!named && !rules_is_code_file(path))
+		return true;
+	return queue(wc, path, named, false, 0);
+}
+
+static bool walk_error(void *arg, const char *path, int err)
+{
+	return queue(arg, path, false, true, err);
 }
 
 /* Walks every PATH: symlinks inside trees are not followed (a link out of
- * the tree must not pull other files in), PATHs themselves are. */
-static void scan_paths(struct scan_state *st)
+ * the tree must not pull other files in), PATHs themselves are. Files
+ * are read and scanned by the pool's workers while the walk goes on. */
+static void scan_paths(struct scan_state *st, struct sup_pool *pool)
 {
-	FTS *fts = fts_open(st->o->paths, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR, name_order);
-	FTSENT *e;
+	static const struct sup_walk_ops ops = { .file = walk_file, .error = walk_error };
+	struct walk_ctx wc = { st, pool };
+	int rc = sup_walk(st->o->paths, true, &ops, &wc);
 
-	if (!fts) {
-		fprintf(stderr, "fnguard: cannot walk the paths: %s\n", strerror(errno));
+	/* Everything queued is reported before the walk's own failure. */
+	sup_pool_finish(pool);
+	if (rc == -ENOENT) {
+		fprintf(stderr, "fnguard: cannot walk the paths: %s\n", strerror(-rc));
 		st->error = true;
-		return;
+	} else if (rc == -ENOMEM) {
+		st->oom = true;
 	}
-	for (;;) {
-		errno = 0;
-		e = st->oom ? NULL : fts_read(fts);
-		if (!e)
-			break;
-		switch (e->fts_info) {
-		case FTS_F:
-			if (e->fts_level == FTS_ROOTLEVEL || rules_is_code_file(e->fts_path))
-				scan_one(st, e->fts_path, e->fts_level == FTS_ROOTLEVEL);
-			break;
-		case FTS_DNR:
-		case FTS_ERR:
-		case FTS_NS:
-			progress_clear(st);
-			fprintf(stderr, "fnguard: %s: %s\n", e->fts_path, strerror(e->fts_errno));
-			st->error = true;
-			break;
-		default: /* directories, symlinks not followed, cycles, specials */
-			break;
-		}
-	}
-	/* fts_read() returns NULL with errno set when the walk itself fails. */
-	if (errno && !st->oom) {
-		fprintf(stderr, "fnguard: walking the paths: %s\n", strerror(errno));
-		st->error = true;
-	}
-	fts_close(fts);
 }
 
 static const char *sarif_level(const char *severity)
@@ -389,37 +632,6 @@ static bool add_clean(cJSON *o, const char *key, const char *s)
 	_cleanup_free_ char *c = clean_text(s, strlen(s), false);
 
 	return c && cJSON_AddStringToObject(o, key, c);
-}
-
-static cJSON *json_report(const struct scan_state *st)
-{
-	cJSON *root = cJSON_CreateObject();
-	cJSON *arr = cJSON_AddArrayToObject(root, "findings");
-	bool ok = arr != NULL;
-
-	for (size_t i = 0; ok && i < st->n; i++) {
-		const struct found *f = &st->v[i];
-		cJSON *o = cJSON_CreateObject();
-
-		ok = o && cJSON_AddItemToArray(arr, o) && add_clean(o, "file", f->path) &&
-		     cJSON_AddNumberToObject(o, "line", (double)f->line) &&
-		     cJSON_AddNumberToObject(o, "col", (double)f->col) &&
-		     cJSON_AddNumberToObject(o, "end_col", (double)f->end_col) &&
-		     add_clean(o, "rule", f->rule_id) &&
-		     (f->message ? add_clean(o, "message", f->message)
-				 : cJSON_AddNullToObject(o, "message") != NULL) &&
-		     (f->severity ? add_clean(o, "severity", f->severity)
-				  : cJSON_AddNullToObject(o, "severity") != NULL) &&
-		     cJSON_AddStringToObject(o, "excerpt", f->excerpt);
-	}
-	ok = ok && cJSON_AddNumberToObject(root, "files", (double)st->files) &&
-	     cJSON_AddNumberToObject(root, "bytes", (double)st->bytes) &&
-	     cJSON_AddNumberToObject(root, "rules", (double)rules_count(st->rules));
-	if (!ok) {
-		cJSON_Delete(root);
-		return NULL;
-	}
-	return root;
 }
 
 /* The driver's rules: those with results (SARIF lets a run list only the
@@ -512,10 +724,37 @@ static cJSON *sarif_report(const struct scan_state *st)
 	return root;
 }
 
-static int print_report(const struct scan_state *st)
+static int print_json(struct scan_state *st)
 {
-	cJSON *doc = st->o->format == FMT_JSON ? json_report(st) : sarif_report(st);
-	char *s = doc ? cJSON_Print(doc) : NULL;
+	struct util_sb *sb = &st->json;
+	_cleanup_free_ char *doc = NULL;
+
+	util_sb_puts(sb, "],\n\t\"files\":\t");
+	json_count(sb, st->files);
+	util_sb_puts(sb, ",\n\t\"bytes\":\t");
+	json_count(sb, st->bytes);
+	util_sb_puts(sb, ",\n\t\"rules\":\t");
+	json_count(sb, rules_count(st->rules));
+	util_sb_puts(sb, "\n}");
+	doc = util_sb_take(sb);
+	if (!doc) {
+		fprintf(stderr, "fnguard: out of memory writing the report\n");
+		return -ENOMEM;
+	}
+	fputs("{\n\t\"findings\":\t[", stdout);
+	puts(doc);
+	return 0;
+}
+
+static int print_report(struct scan_state *st)
+{
+	if (st->o->format == FMT_JSON)
+		return print_json(st);
+	cJSON *doc = sarif_report(st);
+	/* Room for the whole report at once (~320 bytes a finding). */
+	char *s = doc ? cJSON_PrintBuffered(
+				doc, (int)(st->n < 1000000 ? st->n * 400 + 4096 : 1 << 28), 1)
+		      : NULL;
 
 	cJSON_Delete(doc);
 	if (!s) {
@@ -665,8 +904,31 @@ static void state_fini(struct scan_state *st)
 		free(st->v[i].excerpt);
 	}
 	free(st->v);
-	free(st->buf);
+	util_sb_free(&st->json);
+	for (size_t i = 0; i < st->n_w; i++) {
+		rules_scanner_free(st->w[i].sc);
+		free(st->w[i].buf);
+	}
+	free(st->w);
 	rules_free(st->rules);
+}
+
+/* One scanner and buffer per worker and one for the main thread, then
+ * the pool; NULL when out of memory. */
+static struct sup_pool *start_pool(struct scan_state *st)
+{
+	unsigned n = sup_pool_workers(SCAN_THREADS_MAX);
+
+	st->n_w = n + 1; /* the main thread works too */
+	st->w = calloc(st->n_w, sizeof(*st->w));
+	if (!st->w) {
+		st->n_w = 0;
+		return NULL;
+	}
+	for (size_t i = 0; i < st->n_w; i++)
+		if (!(st->w[i].sc = rules_scanner_new(st->rules)))
+			return NULL;
+	return sup_pool_new(n, sizeof(struct scan_item), SCAN_WINDOW, scan_work, scan_done, st);
 }
 
 int cli_scan(int argc, char **argv)
@@ -695,7 +957,11 @@ int cli_scan(int argc, char **argv)
 	}
 	st.tty = isatty(STDERR_FILENO);
 	st.t0 = st.last_progress = util_mono_ms();
-	scan_paths(&st);
+	struct sup_pool *pool = start_pool(&st);
+	if (pool)
+		scan_paths(&st, pool);
+	else
+		st.oom = true;
 	progress_clear(&st);
 	if (st.oom) {
 		fprintf(stderr, "fnguard: out of memory\n");
