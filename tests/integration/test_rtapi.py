@@ -287,3 +287,71 @@ def test_audit_lets_it_through_and_kill_ends_the_workload(function, tmp_path):
     assert any(e["event"] == "exit" and e["status"] == 159 for e in events), events
     # One log file for both runs: the audit run's line, then the kill.
     assert [e["action"] for e in events if e["event"] == "invoke"] == ["audit", "kill"], events
+
+
+# ---- a broken upstream ------------------------------------------------------
+
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+
+from conftest import TIMEOUT, base_env  # noqa: E402
+
+
+class BadAPI:
+    """A Runtime API that answers `next` with what the test gives it."""
+
+    def __init__(self, answer):
+        self.s = socket.socket()
+        self.s.bind(("127.0.0.1", 0))
+        self.s.listen()
+        self.port = self.s.getsockname()[1]
+        self.answer = answer
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        try:
+            c, _ = self.s.accept()
+            c.recv(65536)
+            c.sendall(self.answer)
+            c.close()
+        except OSError:
+            pass
+
+
+def run_against(tmp_path, api):
+    pol = tmp_path / "p.yaml"
+    pol.write_text("version: 1\nevents:\n  detect: [sqli]\n")
+    log = tmp_path / "fnguard.jsonl"
+    (tmp_path / "app.py").write_text(APP)
+    env = base_env(AWS_LAMBDA_RUNTIME_API=api, _HANDLER="app.handler",
+                   LAMBDA_TASK_ROOT=str(tmp_path))
+    p = subprocess.run([FNGUARD, "run", "-p", str(pol), "--log", str(log), "--", PY, BOOTSTRAP],
+                       capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    return p, [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_broken_upstream_is_a_log_line_not_a_crash(tmp_path):
+    cases = [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n", "malformed answer"),
+        (b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\n"
+         b"Content-Length: 9437184\r\n\r\n", "malformed answer"),  # 9 MB: over the limit
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "closed the connection"),
+    ]
+    for i, (answer, reason) in enumerate(cases):
+        api = BadAPI(answer)
+        (tmp_path / str(i)).mkdir()
+        p, events = run_against(tmp_path / str(i), f"127.0.0.1:{api.port}")
+        # The runtime got a 502 from fnguard and gave up; fnguard did not crash.
+        assert p.returncode == 1 and "next returned 502" in p.stderr, (answer, p.stderr)
+        lines = [e for e in events if e["event"] == "runtime_api"]
+        assert lines and reason in lines[0]["reason"], (answer, events)
+        assert events[-1]["event"] == "exit" and events[-1]["status"] == 1, events
+        api.s.close()
+    free = free_port()
+    (tmp_path / "down").mkdir()
+    p, events = run_against(tmp_path / "down", f"127.0.0.1:{free}")
+    assert p.returncode == 1, p.stderr
+    assert any(e["event"] == "runtime_api" and "cannot reach" in e["reason"] for e in events)
+    p, events = run_against(tmp_path, "not-an-address")
+    assert p.returncode == 125 and "AWS_LAMBDA_RUNTIME_API" in p.stderr, p.stderr
