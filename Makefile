@@ -100,14 +100,15 @@ unit: $(BUILD)/tests/unit
 	$(Q)$(BUILD)/tests/unit
 
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c, linked with the pure modules
-# (policy/, common/) and the supervisor files FUZZ_EXTRA_NAME names.
+# (policy/, common/) and the supervisor or rules files FUZZ_EXTRA_NAME names.
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_EXTRA_dns := supervisor/dns.c
+FUZZ_EXTRA_sqli := rules/sqli.c rules/sqli_lex.c
 FUZZ_CC := clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	-Icommon -Ipolicy -Isupervisor
+	-Icommon -Ipolicy -Isupervisor -Irules
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard policy/*.c policy/*.h common/*.h supervisor/*.h) \
-		$(wildcard supervisor/dns.c)
+		$(wildcard supervisor/dns.c rules/sqli*.[ch])
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(PKG_CFLAGS) -o $@ $< $(wildcard policy/*.c common/*.c) $(FUZZ_EXTRA_$*) \
 		$(shell pkg-config --libs $(PKGS) 2>/dev/null)

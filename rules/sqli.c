@@ -52,6 +52,7 @@ struct judge {
 	bool lead, sel_whole;
 	bool opnd_strong, cmp_strong; /* see operand_start() */
 	uint64_t strong_paren;        /* bit d: the '(' at depth d+1 is strong */
+	size_t truth_off;             /* the value after AND/OR, for logic+value */
 	bool breakout_tight;          /* quote readings: the break-out quote closes a word */
 	int logic_depth, cond_depth;
 	int if_depth; /* T-SQL IF (cond) statement: depth of its condition */
@@ -114,6 +115,7 @@ static void operand_start(struct judge *j, const struct sqli_tok *t, char cls)
 	}
 	if (j->prev == '&' && (cls == 'n' || cls == 'v')) {
 		j->truth = true;
+		j->truth_off = t->off;
 	}
 	if (j->sel == SEL_FIRST) {
 		if (cls == 'b') {
@@ -147,8 +149,11 @@ static bool func(struct judge *j, const struct sqli_tok *t)
 	const struct sqli_kw *kw = t->type == SQLI_T_KW ? t->kw : NULL;
 
 	j->cls = 'f';
-	if ((j->prev == '&' && kw) || kw_is(j->prevkw, "CALL"))
-		arm(j, t, 2, kw_is(j->prevkw, "CALL") ? "stacked query" : "logic+function");
+	if (j->prev == '&' && kw)
+		arm(j, t, 2, "logic+function");
+	/* ";CALL f()" as a whole: "...; call GC_thread_resume()." is prose */
+	if (kw_is(j->prevkw, "CALL"))
+		arm(j, t, AT_END, "stacked query");
 	operand_start(j, t, 'f');
 	/* "sleep(5);" alone is C as much as SQL: as the whole value it must
 	 * read as one SQL operand */
@@ -281,6 +286,8 @@ static bool stmt_kw(struct judge *j, const struct sqli_tok *t, bool stacked)
 	return true;
 }
 
+static bool after_clause(struct judge *j, const struct sqli_tok *t);
+
 static bool want_value_kw(struct judge *j, const struct sqli_tok *t)
 {
 	const struct sqli_kw *kw = t->kw;
@@ -313,6 +320,8 @@ static bool want_value_kw(struct judge *j, const struct sqli_tok *t)
 			operand_start(j, t, 'k');
 		return true;
 	}
+	if (kw_is(kw, "OUTFILE") || kw_is(kw, "DUMPFILE"))
+		return after_clause(j, t);
 	if (kw_is(kw, "WHEN") && kw_is(j->prevkw, "CASE")) {
 		j->cls = 'k';
 		return true;
@@ -665,8 +674,8 @@ static bool finish(struct judge *j, bool comment, size_t off, struct sqli_result
 	if (j->fire >= 0)
 		return hit(j, j->reason, j->trig, out);
 	/* x' OR 1 at the end, or 1 OR 1 -- cut off */
-	if (j->truth && (cut || j->ctx != SQLI_CTX_ASIS))
-		return hit(j, "logic+value", off, out);
+	if (j->truth && (cut || j->ctx == SQLI_CTX_SQUOTE || j->ctx == SQLI_CTX_DQUOTE))
+		return hit(j, "logic+value", j->truth_off, out);
 	if (cut && j->broke_only && j->breakout_tight)
 		return hit(j, "comment after break-out", off, out);
 	return false;
