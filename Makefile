@@ -130,10 +130,11 @@ unit: $(BUILD)/tests/unit
 	$(Q)$(BUILD)/tests/unit
 
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c, linked with the pure modules
-# (policy/, common/) and the supervisor files FUZZ_EXTRA_NAME names.
+# (policy/, common/) and the supervisor or rules files FUZZ_EXTRA_NAME names.
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_EXTRA_dns := supervisor/dns.c
 FUZZ_EXTRA_literal := rules/literal.c
+FUZZ_EXTRA_sqli := rules/sqli.c rules/sqli_lex.c
 FUZZ_EXTRA_http := supervisor/http.c $(wildcard $(LLHTTP_DIR)/*.c) -I$(LLHTTP_INC)
 FUZZ_EXTRA_inspect := $(wildcard rules/*.c)
 FUZZ_CC := clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \

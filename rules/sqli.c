@@ -46,10 +46,17 @@ struct judge {
 	const struct sqli_kw *prevkw;
 	bool from_clause, not_pending, between, case_open, decl, exec_name, waitfor;
 	bool empty_ok, cond_pending, cond_cmp, by_wait, truth, broke_only;
-	bool logic, cmp_wait, need_select, sel_seen, whole;
-	char truth_cls;
+	bool logic, cmp_wait, need_select, sel_seen, update;
+	/* lead: as-is, only '(' EXISTS NOT - so far; sel_whole: the SELECT
+	 * came so, and "(SELECT x FROM t" in text about SQL is that too */
+	bool lead, sel_whole;
+	bool opnd_strong, cmp_strong; /* see operand_start() */
+	uint64_t strong_paren;        /* bit d: the '(' at depth d+1 is strong */
+	size_t truth_off;             /* the value after AND/OR, for logic+value */
+	bool breakout_tight;          /* quote readings: the break-out quote closes a word */
 	int logic_depth, cond_depth;
-	char cmp_left;
+	int if_depth; /* T-SQL IF (cond) statement: depth of its condition */
+	bool if_done; /* ... which just closed: a statement may follow */
 	enum { SEL_NONE, SEL_FIRST, SEL_FROM } sel;
 	const char *sel_reason;
 	int ntok, fire; /* fire: token index at which the armed signal counts */
@@ -82,30 +89,45 @@ static void arm(struct judge *j, const struct sqli_tok *t, int n, const char *re
 	j->trig = t->off;
 }
 
+/* A strong operand is a literal, a variable or what a known function or
+ * a sub-select returns; words and unknown functions ("retry or exit in
+ * proc(...)") are weak. */
+static bool strong(const struct sqli_tok *t, char cls)
+{
+	return cls == 'n' || cls == 's' || cls == 'v' || (cls == 'f' && t->type == SQLI_T_KW) ||
+	       (cls == 'k' && t->type == SQLI_T_KW);
+}
+
 /* Hooks on the first token of an operand. */
 static void operand_start(struct judge *j, const struct sqli_tok *t, char cls)
 {
-	if (j->cmp_wait) {
-		/* "apples and pears = fruit" compares words; an attack compares
-		 * values: numbers, strings, function results */
-		if (j->cmp_left != 'b' || cls != 'b')
+	if (cls != '(' && cls != 'o')
+		j->opnd_strong = strong(t, cls);
+	if (j->cmp_wait && cls != '(' && cls != 'o') {
+		/* an attack compares values ("1=1", "'a'='a'", "ORD(..)>51");
+		 * "x = y" of words is prose or code, and a word on the left
+		 * needs everything after it to be valid SQL too */
+		if (j->cmp_strong)
 			arm(j, t, 2, "logic+comparison");
+		else if (j->opnd_strong && j->ctx != SQLI_CTX_ASIS)
+			arm(j, t, AT_END, "logic+comparison");
 		j->cmp_wait = false;
 	}
-	if (j->prev == '&' && (cls == 'n' || cls == 's' || cls == 'v' || cls == 'b')) {
+	if (j->prev == '&' && (cls == 'n' || cls == 'v')) {
 		j->truth = true;
-		j->truth_cls = cls;
+		j->truth_off = t->off;
 	}
 	if (j->sel == SEL_FIRST) {
 		if (cls == 'b') {
 			j->sel = SEL_FROM;
 		} else {
-			arm(j, t, j->whole ? AT_END : 1, j->sel_reason);
+			arm(j, t, j->sel_whole ? AT_END : 1, j->sel_reason);
 			j->sel = SEL_NONE;
 		}
 	}
 	if (j->by_wait) { /* "ORDER BY x" is common in text about SQL */
-		arm(j, t, AT_END, "order/group by");
+		if (cls == 'n' || cls == '(')
+			arm(j, t, AT_END, "order/group by");
 		j->by_wait = false;
 	}
 }
@@ -129,12 +151,33 @@ static bool func(struct judge *j, const struct sqli_tok *t)
 	j->cls = 'f';
 	if (j->prev == '&' && kw)
 		arm(j, t, 2, "logic+function");
+	/* ";CALL f()" as a whole: "...; call GC_thread_resume()." is prose */
+	if (kw_is(j->prevkw, "CALL"))
+		arm(j, t, AT_END, "stacked query");
 	operand_start(j, t, 'f');
+	/* "sleep(5);" alone is C as much as SQL: as the whole value it must
+	 * read as one SQL operand */
 	if (kw && (kw->roles & SQLI_K_DANGER))
-		arm(j, t, 3, "time/error function");
+		arm(j, t, j->ctx == SQLI_CTX_ASIS && j->ntok == 0 ? AT_END : 3,
+		    "time/error function");
 	j->cond_pending = kw && (kw->roles & SQLI_K_COND);
 	j->st = ST_FUNC;
 	return true;
+}
+
+static bool paren_strong(const struct judge *j)
+{
+	return j->depth > 0 && j->depth <= 64 && (j->strong_paren >> (j->depth - 1)) & 1;
+}
+
+static void set_paren_strong(struct judge *j, bool on)
+{
+	if (j->depth <= 0 || j->depth > 64)
+		return;
+	if (on)
+		j->strong_paren |= 1ull << (j->depth - 1);
+	else
+		j->strong_paren &= ~(1ull << (j->depth - 1));
 }
 
 static void select_begin(struct judge *j, const char *reason)
@@ -144,6 +187,8 @@ static void select_begin(struct judge *j, const char *reason)
 	j->sel = SEL_FIRST;
 	j->sel_reason = reason;
 	j->sel_seen = true;
+	j->sel_whole = j->lead;
+	set_paren_strong(j, true);
 	j->from_clause = false;
 }
 
@@ -163,7 +208,7 @@ static void comparison(struct judge *j)
 {
 	if (j->logic && j->depth >= j->logic_depth) {
 		j->cmp_wait = true;
-		j->cmp_left = j->prev;
+		j->cmp_strong = j->opnd_strong;
 	}
 	if (j->cond_depth == j->depth)
 		j->cond_cmp = true;
@@ -185,6 +230,10 @@ static void logic(struct judge *j)
 static void close_paren(struct judge *j)
 {
 	j->cls = ')';
+	j->opnd_strong = paren_strong(j);
+	j->if_done = j->depth == j->if_depth;
+	if (j->if_done)
+		j->if_depth = NO_DEPTH;
 	j->depth--;
 	if (j->logic && j->depth < j->logic_depth)
 		j->logic = false;
@@ -202,6 +251,11 @@ static bool stmt_kw(struct judge *j, const struct sqli_tok *t, bool stacked)
 	j->cls = 'E';
 	j->logic = false;
 	j->from_clause = false;
+	if (kw_is(kw, "IF")) { /* its condition reads as after AND */
+		j->logic = true;
+		j->logic_depth = j->depth;
+		j->if_depth = j->depth + 1;
+	}
 	if (kw_is(kw, "SELECT")) {
 		if (!stacked)
 			return false;
@@ -220,12 +274,19 @@ static bool stmt_kw(struct judge *j, const struct sqli_tok *t, bool stacked)
 	else
 		j->st = ST_VAL;
 	j->waitfor = kw_is(kw, "WAITFOR");
+	j->update = kw_is(kw, "UPDATE");
 	j->exec_name = kw_is(kw, "EXEC") || kw_is(kw, "EXECUTE");
 	j->decl = kw_is(kw, "DECLARE");
-	if (stacked)
+	/* IF, DO, SET, BEGIN, CALL, GRANT start English clauses too ("dry
+	 * run; do not write"): those need a signal of their own */
+	if (stacked && (kw_is(kw, "INSERT") || kw_is(kw, "UPDATE") || kw_is(kw, "DELETE") ||
+			kw_is(kw, "EXEC") || kw_is(kw, "EXECUTE") || kw_is(kw, "DECLARE") ||
+			kw_is(kw, "WAITFOR") || kw_is(kw, "SHUTDOWN")))
 		arm(j, t, 2, "stacked query");
 	return true;
 }
+
+static bool after_clause(struct judge *j, const struct sqli_tok *t);
 
 static bool want_value_kw(struct judge *j, const struct sqli_tok *t)
 {
@@ -233,12 +294,6 @@ static bool want_value_kw(struct judge *j, const struct sqli_tok *t)
 	uint32_t r = kw->roles;
 
 	if (kw_is(kw, "SELECT")) {
-		/* a whole SELECT as the value: sqlmap's inline queries */
-		if (j->ctx == SQLI_CTX_ASIS && j->ntok == 0) {
-			select_begin(j, "select statement");
-			j->whole = true;
-			return true;
-		}
 		if (j->prev != '(')
 			return false;
 		select_begin(j, "subquery");
@@ -265,6 +320,8 @@ static bool want_value_kw(struct judge *j, const struct sqli_tok *t)
 			operand_start(j, t, 'k');
 		return true;
 	}
+	if (kw_is(kw, "OUTFILE") || kw_is(kw, "DUMPFILE"))
+		return after_clause(j, t);
 	if (kw_is(kw, "WHEN") && kw_is(j->prevkw, "CASE")) {
 		j->cls = 'k';
 		return true;
@@ -315,6 +372,7 @@ static bool want_value(struct judge *j, const struct sqli_tok *t, bool empty_ok)
 	case SQLI_T_LPAR:
 		j->cls = '(';
 		j->depth++;
+		set_paren_strong(j, false);
 		operand_start(j, t, '(');
 		return true;
 	case SQLI_T_RPAR:
@@ -366,14 +424,15 @@ static bool after_clause(struct judge *j, const struct sqli_tok *t)
 		if (!kw_is(j->prevkw, "INTO"))
 			return false;
 		arm(j, t, 1, "into outfile");
-	} else if (kw_is(kw, "PROCEDURE")) {
-		arm(j, t, 2, "procedure");
+	} else if (kw_is(kw, "SET")) {
+		if (!j->update)
+			return false;
 	} else if (kw_is(kw, "THEN") && j->case_open) {
 		arm(j, t, 1, "conditional");
 	} else if (kw_is(kw, "FROM")) {
 		j->from_clause = true;
 		if (j->sel == SEL_FROM) {
-			arm(j, t, j->whole ? AT_END : 1, j->sel_reason);
+			arm(j, t, j->sel_whole ? AT_END : 1, j->sel_reason);
 			j->sel = SEL_NONE;
 		}
 	} else if (kw_is(kw, "WHERE") || kw_is(kw, "HAVING")) {
@@ -431,8 +490,10 @@ static bool after_value_kw(struct judge *j, const struct sqli_tok *t)
 			j->case_open = false;
 		return true;
 	}
-	if (r & SQLI_K_IMPLICIT)
+	if ((r & SQLI_K_IMPLICIT) && (t->paren || !kw_is(kw, "IF")))
 		return stmt_kw(j, t, false);
+	if ((r & SQLI_K_STMT) && j->prev == ')' && j->if_done) /* IF (c) SELECT ... */
+		return stmt_kw(j, t, true);
 	return after_word(j, t);
 }
 
@@ -549,6 +610,7 @@ static bool step(struct judge *j, const struct sqli_tok *t)
 			return false;
 		j->cls = '(';
 		j->depth++;
+		set_paren_strong(j, j->prevkw != NULL);
 		if (j->cond_pending) {
 			j->cond_depth = j->depth;
 			j->cond_cmp = false;
@@ -601,17 +663,37 @@ static bool cuts_off(const char *c, size_t n)
 /* The value ended, or a comment cut the query off at off. */
 static bool finish(struct judge *j, bool comment, size_t off, struct sqli_result *out)
 {
+	bool cut = comment && cuts_off(j->s + off, j->len - off);
+
 	if (comment)
 		fp_add(j, 'c');
+	/* the value must end where an operand may end, having closed what it
+	 * opened, or be cut off */
+	if (!cut && (comment || j->st != ST_AFTER || j->depth > 0))
+		return false;
 	if (j->fire >= 0)
 		return hit(j, j->reason, j->trig, out);
-	/* x' OR 1 at the end; not x' or 'y: prose quotes words around "or" */
-	if (j->truth &&
-	    (comment || (j->ctx != SQLI_CTX_ASIS && j->truth_cls != 's' && j->truth_cls != 'b')))
-		return hit(j, "logic+value", off, out);
-	if (comment && j->broke_only && cuts_off(j->s + off, j->len - off))
+	/* x' OR 1 at the end, or 1 OR 1 -- cut off */
+	if (j->truth && (cut || j->ctx == SQLI_CTX_SQUOTE || j->ctx == SQLI_CTX_DQUOTE))
+		return hit(j, "logic+value", j->truth_off, out);
+	if (cut && j->broke_only && j->breakout_tight)
 		return hit(j, "comment after break-out", off, out);
 	return false;
+}
+
+/* admin'-- closes one word; prose quotes ("the \"# service\" line",
+ * keywords." -- technically) close phrases or open after a blank. */
+static bool tight(const char *s, size_t n, char quote)
+{
+	if ((quote != '\'' && quote != '"') || n < 2)
+		return false;
+	for (size_t i = 0; i + 1 < n; i++)
+		if (strchr(" \t\r\n\v\f", s[i]))
+			return false;
+	char c = s[n - 2];
+
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '_';
 }
 
 static bool judge(const char *s, size_t len, enum sqli_ctx ctx, char quote, struct sqli_result *out)
@@ -622,7 +704,8 @@ static bool judge(const char *s, size_t len, enum sqli_ctx ctx, char quote, stru
 			   .quote = quote,
 			   .st = ST_VAL,
 			   .fire = -1,
-			   .cond_depth = NO_DEPTH };
+			   .cond_depth = NO_DEPTH,
+			   .if_depth = NO_DEPTH };
 	struct sqli_lex lx;
 	struct sqli_tok t;
 
@@ -633,6 +716,7 @@ static bool judge(const char *s, size_t len, enum sqli_ctx ctx, char quote, stru
 			return false;
 		fp_add(&j, 's');
 		j.prev = 's';
+		j.breakout_tight = tight(s, t.len, quote);
 		j.st = ST_AFTER;
 		j.broke_only = true;
 	}
@@ -642,8 +726,16 @@ static bool judge(const char *s, size_t len, enum sqli_ctx ctx, char quote, stru
 		if (t.type == SQLI_T_COMMENT)
 			return finish(&j, true, t.off, out);
 		j.truth = false;
+		/* a number is spliced as is, a word or a string is not: "x or 1=1"
+		 * and "'a' or ..." as is are prose or the quoted readings' job */
+		if (ctx == SQLI_CTX_ASIS && j.ntok == 0 &&
+		    (t.type == SQLI_T_STR || (t.type == SQLI_T_WORD && !t.paren)))
+			return false;
 		if (!step(&j, &t))
 			return false;
+		j.lead = ctx == SQLI_CTX_ASIS && (j.ntok == 0 || j.lead) &&
+			 (j.cls == '(' || (j.cls == 'o' && t.type != SQLI_T_OP) ||
+			  kw_is(t.kw, "EXISTS") || tok_is(&j, &t, "-"));
 		if (t.type != SQLI_T_RPAR && t.type != SQLI_T_SEMI)
 			j.broke_only = false;
 		fp_add(&j, j.cls);
