@@ -37,6 +37,7 @@ void http_msg_free(struct http_msg *m)
 	}
 	free(m->h);
 	free(m->target);
+	free(m->reason);
 	free(m->body);
 	memset(m, 0, sizeof *m);
 }
@@ -108,6 +109,26 @@ int http_set_body(struct http_msg *m, const char *body, size_t len)
 	return body_append(m, body, len);
 }
 
+static const char *default_reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 202:
+		return "Accepted";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 413:
+		return "Payload Too Large";
+	case 502:
+		return "Bad Gateway";
+	default:
+		return "Status";
+	}
+}
+
 int http_serialize(const struct http_msg *m, char **out, size_t *len)
 {
 	struct util_sb sb;
@@ -120,10 +141,12 @@ int http_serialize(const struct http_msg *m, char **out, size_t *len)
 		util_sb_puts(&sb, m->target ? m->target : "/");
 		util_sb_puts(&sb, " HTTP/1.1\r\n");
 	} else {
-		const char *reason = llhttp_status_name((llhttp_status_t)m->status);
-		snprintf(line, sizeof line, "HTTP/1.1 %03d %s\r\n", m->status,
-			 reason ? reason : "Status");
+		/* The peer's own phrase (llhttp_status_name aborts on codes it
+		 * does not know, so it is never asked). */
+		snprintf(line, sizeof line, "HTTP/1.1 %03d ", m->status);
 		util_sb_puts(&sb, line);
+		util_sb_puts(&sb, m->reason ? m->reason : default_reason(m->status));
+		util_sb_puts(&sb, "\r\n");
 	}
 	for (size_t i = 0; i < m->n_h; i++) {
 		bool skip = false;
@@ -189,6 +212,14 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 	return rc < 0 ? fail(in, rc) : 0;
 }
 
+static int on_status(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_in *in = in_of(p);
+	size_t n = in->cur.reason ? strlen(in->cur.reason) : 0;
+	int rc = grow_str(&in->cur.reason, &n, at, len);
+	return rc < 0 ? fail(in, rc) : 0;
+}
+
 static int on_field(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_in *in = in_of(p);
@@ -229,6 +260,9 @@ static int on_headers_done(llhttp_t *p)
 			 llhttp_method_name((llhttp_method_t)p->method));
 	else
 		in->cur.status = p->status_code;
+	/* llhttp takes any digits; a status we could not re-send is refused. */
+	if (!in->cur.request && (in->cur.status < 100 || in->cur.status > 999))
+		return fail(in, -EPROTO);
 	if (p->content_length > in->max_body && !(p->flags & F_CHUNKED))
 		return fail(in, -EMSGSIZE); /* refused before reading it */
 	return 0;
@@ -263,6 +297,7 @@ struct http_in *http_in_new(bool request, size_t max_body)
 	llhttp_settings_init(&in->s);
 	in->s.on_message_begin = on_begin;
 	in->s.on_url = on_url;
+	in->s.on_status = on_status;
 	in->s.on_header_field = on_field;
 	in->s.on_header_value = on_value;
 	in->s.on_header_value_complete = on_value_done;
@@ -304,7 +339,9 @@ int http_in_feed(struct http_in *in, const char *data, size_t len, size_t *used)
 	}
 	if (in->err) { /* a callback refused (the error code names the callback) */
 		snprintf(in->why, sizeof in->why, "%s",
-			 in->err == -EMSGSIZE ? "message over the size limit" : "out of memory");
+			 in->err == -EMSGSIZE ? "message over the size limit"
+			 : in->err == -EPROTO ? "status code outside 100-999"
+					      : "out of memory");
 		return in->err;
 	}
 	snprintf(in->why, sizeof in->why, "%s: %s", llhttp_errno_name(e),

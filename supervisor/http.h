@@ -18,6 +18,7 @@ struct http_msg {
 	char method[16];    /* requests */
 	char *target;       /* requests: the request target, owned */
 	int status;         /* responses */
+	char *reason;       /* responses: the reason phrase as received, owned */
 	struct http_hdr *h; /* owned */
 	size_t n_h, cap_h;
 	char *body; /* owned; NUL-terminated for convenience (not counted) */
