@@ -941,8 +941,7 @@ static void net_recvfrom(struct sup *s, const struct seccomp_notif *req,
 	struct iovec remote[3] = { { (void *)(uintptr_t)buf, local[0].iov_len },
 				   { (void *)(uintptr_t)src, local[1].iov_len },
 				   { (void *)(uintptr_t)srclen, sizeof flen } };
-	size_t want = local[0].iov_len + local[1].iov_len + local[2].iov_len;
-	if (process_vm_writev(tid, local, 3, remote, 3, 0) != (ssize_t)want) {
+	if (sys_pokev(tid, local, remote, 3) < 0) {
 		resp->error = -EFAULT;
 		return;
 	}

@@ -85,14 +85,61 @@ bool sys_notif_valid(int notify_fd, uint64_t id)
 	return ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
+/* Docker's default seccomp profile refuses process_vm_readv/writev (with
+ * pidfd_getfd, kcmp, process_madvise) to a container without
+ * CAP_SYS_PTRACE, while /proc/PID/mem stays open to the tracer: once a
+ * process_vm call is refused and /proc/PID/mem works, every later access
+ * goes through /proc/PID/mem. */
+static bool vm_refused;
+
+static int peek_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	_cleanup_fd_ int fd = sys_open_mem(pid);
+	if (fd < 0)
+		return fd;
+	return sys_read_mem(fd, addr, buf, len) == 0 ? 0 : -EFAULT;
+}
+
 int sys_peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
+	if (vm_refused)
+		return peek_mem(pid, addr, buf, len);
 	struct iovec local = { buf, len };
 	struct iovec remote = { (void *)(uintptr_t)addr, len };
 	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EFAULT;
+	if (n >= 0)
+		return (size_t)n == len ? 0 : -EFAULT;
+	int err = -errno;
+	if (err != -EPERM && err != -ENOSYS)
+		return err;
+	int rc = peek_mem(pid, addr, buf, len);
+	if (rc == 0)
+		vm_refused = true;
+	return rc == 0 ? 0 : err;
+}
+
+int sys_pokev(pid_t pid, const struct iovec *local, const struct iovec *remote, int n)
+{
+	size_t want = 0;
+	for (int i = 0; i < n; i++)
+		want += local[i].iov_len;
+	if (!vm_refused) {
+		ssize_t got = process_vm_writev(pid, local, (unsigned long)n, remote,
+						(unsigned long)n, 0);
+		if (got >= 0)
+			return (size_t)got == want ? 0 : -EFAULT;
+		if (errno != EPERM && errno != ENOSYS)
+			return -errno;
+	}
+	for (int i = 0; i < n; i++) {
+		int rc = local[i].iov_len ? sys_poke(pid, (uintptr_t)remote[i].iov_base,
+						     local[i].iov_base, local[i].iov_len)
+					  : 0;
+		if (rc < 0)
+			return rc;
+	}
+	vm_refused = true;
+	return 0;
 }
 
 int sys_poke(pid_t pid, uint64_t addr, const void *buf, size_t len)

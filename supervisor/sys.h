@@ -5,6 +5,7 @@
 
 #include <linux/seccomp.h>
 #include <stdbool.h>
+#include <sys/uio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -49,8 +50,15 @@ ssize_t sys_read_cstr(int memfd, uint64_t addr, char *buf, size_t max);
 int sys_read_mem(int memfd, uint64_t addr, void *buf, size_t len);
 
 /* Reads len bytes at addr in pid's memory with one process_vm_readv:
- * cheaper than /proc/PID/mem for small structures. 0 or -errno. */
+ * cheaper than /proc/PID/mem for small structures. Where process_vm_* is
+ * refused (docker without CAP_SYS_PTRACE) through /proc/PID/mem. 0 or
+ * -errno. */
 int sys_peek(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* Writes n buffers to pid's memory with one process_vm_writev (writable
+ * memory only); where process_vm_* is refused, one /proc/PID/mem write per
+ * buffer. 0 or -errno. */
+int sys_pokev(pid_t pid, const struct iovec *local, const struct iovec *remote, int n);
 
 /* readlink into buf, NUL-terminated; returns length or -errno. */
 ssize_t sys_readlink(const char *path, char *buf, size_t size);

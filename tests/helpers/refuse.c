@@ -5,8 +5,10 @@
  *   killable  seccomp() with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV -> EINVAL
  *   ptrace    ptrace() -> EPERM (as some container profiles do)
  *   seccomp   seccomp() and prctl(PR_SET_SECCOMP) -> EPERM (as on AWS Lambda)
- *   getfd     pidfd_getfd() -> EPERM (docker's default profile without
- *             CAP_SYS_PTRACE) */
+ *   getfd     pidfd_getfd() -> EPERM
+ *   docker    pidfd_getfd(), process_vm_readv(), process_vm_writev(), kcmp()
+ *             and process_madvise() -> EPERM, as docker's default profile
+ *             does in a container without CAP_SYS_PTRACE */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -52,10 +54,20 @@ int main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
+	struct sock_filter docker_f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_getfd, 5, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_readv, 4, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_writev, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_kcmp, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_madvise, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
 	struct sock_fprog prog;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|getfd COMMAND [ARG...]\n");
+		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|getfd|docker COMMAND [ARG...]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "killable")) {
@@ -67,6 +79,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "getfd")) {
 		prog.filter = getfd_f;
 		prog.len = sizeof getfd_f / sizeof getfd_f[0];
+	} else if (!strcmp(argv[1], "docker")) {
+		prog.filter = docker_f;
+		prog.len = sizeof docker_f / sizeof docker_f[0];
 	} else if (!strcmp(argv[1], "seccomp")) {
 		prog.filter = seccomp_f;
 		prog.len = sizeof seccomp_f / sizeof seccomp_f[0];

@@ -179,7 +179,8 @@ def run_fnguard(tmp_path):
     return Runner(tmp_path)
 
 
-# Where pidfd_getfd is refused (docker's default profile) fnguard brokers the
+# Where pidfd_getfd is refused (docker's default profile, which the refuse
+# helper's "docker" mode imitates: process_vm_* refused too) fnguard brokers the
 # workload's sockets instead; network suites run every case in both modes.
 SOCKET_MODES = ("pidfd_getfd", "broker")
 
@@ -187,7 +188,7 @@ SOCKET_MODES = ("pidfd_getfd", "broker")
 def runner_in_mode(tmp_path, mode):
     r = Runner(tmp_path)
     if mode == "broker":
-        r.wrap = (helper("refuse"), "getfd")
+        r.wrap = (helper("refuse"), "docker")
     return r
 
 

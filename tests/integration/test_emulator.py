@@ -222,3 +222,28 @@ def test_layer_zip_runs_a_function(function, tmp_path):
     assert status == 200 and "rid" in json.loads(body), (body, f.log())
     status, _, body = f.invoke({"do": "exec"})
     assert json.loads(body)["errorType"] == "Security.Violation", body
+
+
+def test_function_under_docker_default_seccomp_profile(function, tmp_path):
+    """As in a container run without --cap-add SYS_PTRACE: docker's default
+    profile refuses pidfd_getfd and process_vm_readv/writev (the refuse
+    helper's "docker" mode). fnguard brokers the sockets and reads the
+    workload's memory through /proc/PID/mem: the runtime reaches the Runtime
+    API proxy, and a blocked exec still
+    fails only its invocation (make docker-test runs the same in a real
+    container)."""
+    from conftest import helper
+    pol = tmp_path / "p.yaml"
+    pol.write_text("version: 1\nexec:\n  allow: []\nnetwork:\n  allow: [localhost]\n")
+    log = tmp_path / "fnguard.jsonl"
+    f = function([helper("refuse"), "docker", FNGUARD, "run", "-p", str(pol), "--log", str(log),
+                  "--", PY, BOOTSTRAP])
+    status, _, body = f.invoke({})
+    assert status == 200 and "rid" in json.loads(body), (body, f.log())
+    status, headers, body = f.invoke({"do": "exec"})
+    assert json.loads(body)["errorType"] == "Security.Violation", body
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    start = [e for e in events if e["event"] == "start"][0]
+    assert start["features"]["socket_broker"] is True, start
+    assert [e["path"] for e in events if e["event"] == "exec" and e["action"] == "kill"] == \
+        ["/usr/bin/id"], events
