@@ -71,7 +71,7 @@ HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPERS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 
 .PHONY: all asan deps check unit integration fuzz bench demo clean format format-check \
-	helpers install help layer static-bin
+	helpers install help layer static-bin docker-test
 
 all: $(BUILD)/fnguard
 
@@ -82,6 +82,8 @@ help:
 	@echo "make demo     deps + build + run the built-in example"
 	@echo "make bench    benchmark tables (ratios against the bare runtime)"
 	@echo "make asan     sanitizer build in build-asan/"
+	@echo "make layer    the Lambda layer zip (build-static/fnguard-layer.zip)"
+	@echo "make docker-test  run the layer in a real container (root; not part of check)"
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -228,6 +230,11 @@ $(LAYER): static-bin tools/lambda/exec-wrapper tools/lambda/bootstrap \
 		bin fnguard-wrapper bootstrap share
 	@echo "make layer: $(LAYER) (unzip into /opt, or publish with aws lambda publish-layer-version)"
 
+# A real container (tools/docker-test.sh): a private dockerd under
+# build-docker/, a Debian base image made with debootstrap (cached), the layer
+# in /opt; slow (a few minutes the first time), so not part of `make check`.
+docker-test: deps layer
+	$(Q)tools/docker-test.sh $(LAYER)
 
 FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] \
 	tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.[ch])
@@ -237,6 +244,6 @@ format-check:
 	$(Q)clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build build-asan build-fuzz build-static
+	rm -rf build build-asan build-fuzz build-static build-docker
 
 -include $(shell find build build-asan -name '*.d' 2>/dev/null)

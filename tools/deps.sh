@@ -15,6 +15,13 @@ if [ "${1:-}" = bench ]; then
 node-express node-lodash node-debug node-axios node-commander node-yargs node-minimist sqlmap"
 fi
 
+# `deps.sh docker`: only what `make docker-test` needs (tools/docker-test.sh):
+# Debian's docker engine (dockerd, containerd, runc) and debootstrap, which
+# builds the test's base image locally (no image registry is needed).
+if [ "${1:-}" = docker ]; then
+	PKGS="docker.io debootstrap"
+fi
+
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
