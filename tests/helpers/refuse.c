@@ -67,7 +67,8 @@ int main(int argc, char **argv)
 	struct sock_fprog prog;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|getfd|docker COMMAND [ARG...]\n");
+		fprintf(stderr,
+			"usage: refuse killable|ptrace|seccomp|getfd|docker COMMAND [ARG...]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "killable")) {
