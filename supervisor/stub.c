@@ -97,24 +97,38 @@ int stub_open(struct stub **out, const char *resolv_conf, const struct stub_hook
 	s->h = *h;
 	for (size_t i = 0; i < STUB_MAX_PENDING; i++)
 		s->p[i].fd = -1;
-	s->tcp = -1;
-	s->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	s->addr.sin_family = AF_INET;
-	s->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (s->udp < 0 || bind(s->udp, (struct sockaddr *)&s->addr, sizeof s->addr) < 0 ||
-	    getsockname(s->udp, (struct sockaddr *)&s->addr, &len) < 0) {
-		int e = errno;
-		snprintf(err, errlen, "DNS stub: cannot bind a UDP socket on 127.0.0.1: %s",
-			 strerror(e));
-		stub_free(s);
-		return -e;
-	}
 	for (size_t i = 0; i < STUB_MAX_TCP; i++)
 		s->t[i].cfd = s->t[i].ufd = -1;
-	s->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->tcp < 0 || bind(s->tcp, (struct sockaddr *)&s->addr, sizeof s->addr) < 0 ||
-	    listen(s->tcp, 64) < 0) {
-		int e = errno;
+	s->tcp = -1;
+	int terr = 0;
+	/* UDP and TCP share one port number, which the kernel hands out for
+	 * UDP only: the same number may be taken for TCP (by a listener or a
+	 * connection on this host). Another ephemeral port is then tried. */
+	for (int attempt = 0;; attempt++) {
+		s->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		s->addr = (struct sockaddr_in){ .sin_family = AF_INET,
+						.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		len = sizeof s->addr;
+		if (s->udp < 0 || bind(s->udp, (struct sockaddr *)&s->addr, sizeof s->addr) < 0 ||
+		    getsockname(s->udp, (struct sockaddr *)&s->addr, &len) < 0) {
+			int e = errno;
+			snprintf(err, errlen, "DNS stub: cannot bind a UDP socket on 127.0.0.1: %s",
+				 strerror(e));
+			stub_free(s);
+			return -e;
+		}
+		s->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		terr = s->tcp < 0 || bind(s->tcp, (struct sockaddr *)&s->addr, sizeof s->addr) < 0
+			       ? errno
+			       : 0;
+		if (terr != EADDRINUSE || attempt == 16)
+			break;
+		close(s->tcp);
+		close(s->udp);
+		s->tcp = s->udp = -1;
+	}
+	if (terr || listen(s->tcp, 64) < 0) {
+		int e = terr ? terr : errno;
 		snprintf(err, errlen, "DNS stub: cannot listen on 127.0.0.1:%u/tcp: %s",
 			 ntohs(s->addr.sin_port), strerror(e));
 		stub_free(s);
