@@ -92,6 +92,19 @@ static bool on_rule(void *arg, const struct rules_finding *rf)
 	return false;
 }
 
+/* One word of letters, digits, '_' and '-': no quote, space, operator,
+ * separator, markup or path, so no detector can find anything in it
+ * (most keys and many values; rule files still see it). */
+static bool plain_token(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(isalnum(c) || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 /* The detectors and rules on one value. True on a finding. */
 static bool judge_value(struct walk *w, const char *path, const char *s, size_t len)
 {
@@ -101,6 +114,8 @@ static bool judge_value(struct walk *w, const char *path, const char *s, size_t 
 
 	if (len == 0)
 		return false;
+	if (plain_token(s, len))
+		d = 0;
 	if ((d & POL_DETECT_SQLI) && sqli_detect(s, len, &sr)) {
 		char why[128];
 		snprintf(why, sizeof why, "sqli:%s:%s", sqli_ctx_name(sr.ctx), sr.fingerprint);
@@ -216,10 +231,11 @@ static bool check_string(struct walk *w, const char *path, const char *s, size_t
 	if (judge_value(w, path, s, len))
 		return true;
 	/* A form or query string is split before decoding (a decoded value
-	 * may hold '&' or '='); each value is then decoded on its own. */
-	if (check_form(w, path, s, len, depth))
+	 * may hold '&' or '='); each value is then decoded on its own. A
+	 * base64 body has '+' and '=' too: it is decoded as base64 instead. */
+	if (!base64_hint && check_form(w, path, s, len, depth))
 		return true;
-	if (urlencoded(s, len)) {
+	if (!base64_hint && urlencoded(s, len)) {
 		char *dec = malloc(len + 1);
 		if (!dec) {
 			w->err = -ENOMEM;
