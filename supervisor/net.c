@@ -712,23 +712,68 @@ static bool passes_through(int copy, int flags, bool *stream, struct seccomp_not
 	return false;
 }
 
+#define NET_MAX_RIGHTS 253 /* SCM_MAX_FD: the kernel refuses more */
+
+/* SCM_RIGHTS messages name files by the task's fd numbers: each number is
+ * replaced, in our private copy of the control data, by a copy of that
+ * file in our table, so the kernel never looks the task's numbers up
+ * again. Returns how many copies were made (owned, in fds), -EBADF for a
+ * number the task does not hold, or -ENOTSUP when the control data holds
+ * anything else (credentials, which the kernel would check against us)
+ * or a file we cannot copy (the broker holds sockets only). */
+static int copy_rights(struct sup *s, pid_t tid, struct msg_copy *m, int *fds)
+{
+	struct msghdr h = { .msg_control = m->control, .msg_controllen = m->controllen };
+	int n = 0, rc = 0;
+
+	if (!CMSG_FIRSTHDR(&h))
+		return -ENOTSUP; /* malformed: the kernel answers it */
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&h); cm && rc == 0; cm = CMSG_NXTHDR(&h, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len < CMSG_LEN(0)) {
+			rc = -ENOTSUP;
+			break;
+		}
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k && rc == 0; i++) {
+			int fd, c = -1;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
+			if (n == NET_MAX_RIGHTS || (c = grab_socket(s, tid, fd)) < 0) {
+				rc = n < NET_MAX_RIGHTS && c == -EBADF ? -EBADF : -ENOTSUP;
+				break;
+			}
+			fds[n++] = c;
+			memcpy(CMSG_DATA(cm) + i * sizeof c, &c, sizeof c);
+		}
+	}
+	if (rc < 0)
+		while (n > 0)
+			close(fds[--n]);
+	return rc < 0 ? rc : n;
+}
+
 /* sendmsg on a unix or netlink socket, performed as the task (see
- * unix_call) when the message carries no control data. Returns false
- * when it must go on in the kernel instead: file descriptors and
- * credentials in control messages name the workload's own table and
- * identity, and datagrams over NET_DGRAM_MAX are not copied. */
+ * unix_call), file descriptors passed included. Returns false when it
+ * must go on in the kernel instead: credentials in control messages (the
+ * kernel checks them against the sender), a file the broker holds no
+ * copy of, a datagram over NET_DGRAM_MAX, or a send that would block. */
 static bool local_sendmsg(struct sup *s, const struct seccomp_notif *req, int copy, int flags,
 			  struct seccomp_notif_resp *resp)
 {
 	struct msg_copy m = { .c = { .tid = (pid_t)req->pid } };
-	int type = 0;
+	int type = 0, fds[NET_MAX_RIGHTS], nfds = 0;
 	socklen_t l = sizeof type;
 	bool done = false;
 
 	getsockopt(copy, SOL_SOCKET, SO_TYPE, &type, &l);
 	_cleanup_fd_ int mem = sys_open_mem(m.c.tid);
 	int rc = mem < 0 ? mem : read_msg(mem, req->data.args[1], &m, type == SOCK_STREAM);
-	if (rc == 0 && m.controllen == 0 && sys_notif_valid(s->notify_fd, req->id)) {
+	if (rc == 0 && m.controllen)
+		nfds = copy_rights(s, m.c.tid, &m, fds);
+	if (nfds == -EBADF) {
+		resp->error = -EBADF; /* as the kernel: a number the task does not hold */
+		done = true;
+	} else if (rc == 0 && nfds >= 0 && sys_notif_valid(s->notify_fd, req->id)) {
 		struct as_task st;
 		struct iovec iov = { m.data, m.len };
 		struct msghdr h = {
@@ -736,6 +781,8 @@ static bool local_sendmsg(struct sup *s, const struct seccomp_notif *req, int co
 			.msg_namelen = m.has_name ? m.c.len : 0,
 			.msg_iov = &iov,
 			.msg_iovlen = 1,
+			.msg_control = m.controllen ? m.control : NULL,
+			.msg_controllen = m.controllen,
 		};
 		int fl = fcntl(copy, F_GETFL);
 		bool blocking = fl >= 0 && !(fl & O_NONBLOCK) && !(flags & MSG_DONTWAIT);
@@ -754,6 +801,8 @@ static bool local_sendmsg(struct sup *s, const struct seccomp_notif *req, int co
 		resp->error = rc;
 		done = true;
 	}
+	while (nfds > 0)
+		close(fds[--nfds]);
 	msg_copy_free(&m);
 	return done;
 }
