@@ -614,7 +614,7 @@ static void msg_copy_free(struct msg_copy *m)
  * there (the caller sends the rest next); for datagrams it is EMSGSIZE. */
 static int read_msg(int mem, uint64_t ptr, struct msg_copy *m, bool stream)
 {
-	struct msghdr h;
+	struct msghdr h = { 0 };
 	struct iovec iov[UIO_MAXIOV];
 
 	if (sys_read_mem(mem, ptr, &h, sizeof h) < 0)
@@ -865,11 +865,9 @@ static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
 		return;
 	if (vlen > UIO_MAXIOV)
 		vlen = UIO_MAXIOV;
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/mem", tid);
-	_cleanup_fd_ int mem = open(path, O_RDWR | O_CLOEXEC);
+	_cleanup_fd_ int mem = sys_open_mem(tid);
 	unsigned sent = 0;
-	ssize_t err = mem < 0 ? -errno : 0;
+	ssize_t err = mem < 0 ? mem : 0;
 	for (; sent < vlen && err == 0; sent++) {
 		struct msg_copy m = {
 			.c = { .tid = tid, .fd = (int)req->data.args[0], .proto = "udp" }
@@ -888,8 +886,7 @@ static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
 			break;
 		}
 		unsigned len = (unsigned)n;
-		if (pwrite(mem, &len, sizeof len,
-			   (off_t)(at + offsetof(struct mmsghdr, msg_len))) != sizeof len) {
+		if (sys_poke(tid, at + offsetof(struct mmsghdr, msg_len), &len, sizeof len) < 0) {
 			err = -EFAULT;
 			break;
 		}
@@ -903,19 +900,6 @@ static void net_sendmmsg(struct sup *s, const struct seccomp_notif *req,
 }
 
 /* ---- receive emulation for sockets whose DNS went to the stub ---- */
-
-static int open_mem_rw(pid_t tid)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/mem", tid);
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
-}
-
-static int write_mem(int mem, uint64_t addr, const void *buf, size_t len)
-{
-	return pwrite(mem, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -EFAULT;
-}
 
 /* Receives one datagram on the copy without blocking the supervisor, with
  * the stub's address replaced by the nameserver's. A blocking socket
@@ -1010,13 +994,12 @@ static void net_recvmsg(struct sup *s, const struct seccomp_notif *req,
 	}
 	uint64_t at = req->data.args[1];
 	int flags = (int)(mmsg ? req->data.args[3] : req->data.args[2]);
-	struct msghdr h;
+	struct msghdr h = { 0 };
 	struct iovec iov[UIO_MAXIOV];
-	_cleanup_fd_ int mem = open_mem_rw(tid);
-	if (mem < 0 || sys_read_mem(mem, at, &h, sizeof h) < 0 || h.msg_iovlen > UIO_MAXIOV ||
-	    (h.msg_iovlen && sys_read_mem(mem, (uint64_t)(uintptr_t)h.msg_iov, iov,
-					  h.msg_iovlen * sizeof *iov) < 0)) {
-		resp->error = mem < 0 ? mem : h.msg_iovlen > UIO_MAXIOV ? -EMSGSIZE : -EFAULT;
+	if (sys_peek(tid, at, &h, sizeof h) < 0 || h.msg_iovlen > UIO_MAXIOV ||
+	    (h.msg_iovlen &&
+	     sys_peek(tid, (uint64_t)(uintptr_t)h.msg_iov, iov, h.msg_iovlen * sizeof *iov) < 0)) {
+		resp->error = h.msg_iovlen > UIO_MAXIOV ? -EMSGSIZE : -EFAULT;
 		return;
 	}
 	size_t total = 0;
@@ -1042,28 +1025,27 @@ static void net_recvmsg(struct sup *s, const struct seccomp_notif *req,
 	int rc = 0;
 	for (size_t i = 0; i < h.msg_iovlen && left && rc == 0; i++) {
 		size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
-		rc = write_mem(mem, (uint64_t)(uintptr_t)iov[i].iov_base, data + off, k);
+		rc = sys_poke(tid, (uint64_t)(uintptr_t)iov[i].iov_base, data + off, k);
 		off += k;
 		left -= k;
 	}
 	socklen_t namelen = h.msg_name ? flen : 0;
 	if (rc == 0 && h.msg_name)
-		rc = write_mem(mem, (uint64_t)(uintptr_t)h.msg_name, &from,
-			       h.msg_namelen < flen ? h.msg_namelen : flen);
+		rc = sys_poke(tid, (uint64_t)(uintptr_t)h.msg_name, &from,
+			      h.msg_namelen < flen ? h.msg_namelen : flen);
 	size_t zero = 0;
 	int mflags = (size_t)n > total ? MSG_TRUNC : 0;
 	if (rc == 0)
-		rc = write_mem(mem, at + offsetof(struct msghdr, msg_namelen), &namelen,
-			       sizeof namelen);
+		rc = sys_poke(tid, at + offsetof(struct msghdr, msg_namelen), &namelen,
+			      sizeof namelen);
 	if (rc == 0)
-		rc = write_mem(mem, at + offsetof(struct msghdr, msg_controllen), &zero,
-			       sizeof zero);
+		rc = sys_poke(tid, at + offsetof(struct msghdr, msg_controllen), &zero,
+			      sizeof zero);
 	if (rc == 0)
-		rc = write_mem(mem, at + offsetof(struct msghdr, msg_flags), &mflags,
-			       sizeof mflags);
+		rc = sys_poke(tid, at + offsetof(struct msghdr, msg_flags), &mflags, sizeof mflags);
 	if (rc == 0 && mmsg) {
 		unsigned len = (unsigned)n;
-		rc = write_mem(mem, at + offsetof(struct mmsghdr, msg_len), &len, sizeof len);
+		rc = sys_poke(tid, at + offsetof(struct mmsghdr, msg_len), &len, sizeof len);
 	}
 	if (rc < 0)
 		resp->error = rc;

@@ -131,28 +131,25 @@ int sys_pokev(pid_t pid, const struct iovec *local, const struct iovec *remote, 
 		if (errno != EPERM && errno != ENOSYS)
 			return -errno;
 	}
-	for (int i = 0; i < n; i++) {
-		int rc = local[i].iov_len ? sys_poke(pid, (uintptr_t)remote[i].iov_base,
-						     local[i].iov_base, local[i].iov_len)
-					  : 0;
-		if (rc < 0)
-			return rc;
-	}
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
+	_cleanup_fd_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i < n; i++)
+		if (local[i].iov_len &&
+		    pwrite(fd, local[i].iov_base, local[i].iov_len,
+			   (off_t)(uintptr_t)remote[i].iov_base) != (ssize_t)local[i].iov_len)
+			return -EFAULT;
 	vm_refused = true;
 	return 0;
 }
 
 int sys_poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
 {
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
-	/* /proc/PID/mem, not process_vm_writev: it writes through read-only
-	 * mappings no more than the kernel's own copy_to_user would, and
-	 * container profiles that refuse process_vm_* still allow it. */
-	_cleanup_fd_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	return pwrite(fd, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -EFAULT;
+	struct iovec local = { (void *)(uintptr_t)buf, len };
+	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	return sys_pokev(pid, &local, &remote, 1);
 }
 
 pid_t sys_tgid_of(pid_t tid)

@@ -70,8 +70,7 @@ int sys_open_mem(pid_t pid);
  * waits on this notification (pid reuse and racing exits). */
 bool sys_notif_valid(int notify_fd, uint64_t id);
 
-/* Writes len bytes at addr in pid's memory (whole or -EFAULT), as the
- * kernel's copy to user space would for a syscall it answers. */
+/* sys_pokev for one buffer: len bytes at addr (whole or -EFAULT). */
 int sys_poke(pid_t pid, uint64_t addr, const void *buf, size_t len);
 
 /* True when tid has a signal pending (for itself or its process) that it
