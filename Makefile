@@ -52,7 +52,7 @@ endif
 LLHTTP_DIR := /usr/share/llhttp
 LLHTTP_INC := /usr/share/include/llhttp
 
-CPPFLAGS += -D_GNU_SOURCE -DFNG_VERSION=\"$(VERSION)\" -Icommon -Ipolicy -Isupervisor -Irules \
+CPPFLAGS += -D_GNU_SOURCE -DFNG_VERSION=\"$(VERSION)\" -Icommon -Ipolicy -Isupervisor -Irules -Ipreload \
 	-I$(LLHTTP_INC)
 CFLAGS := -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(EXTRA_CFLAGS)
 ifeq ($(STATIC),1)
@@ -73,7 +73,7 @@ HELPERS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 .PHONY: all asan deps check unit integration fuzz bench demo clean format format-check \
 	helpers install help layer static-bin docker-test
 
-all: $(BUILD)/fnguard
+all: $(BUILD)/fnguard $(BUILD)/libfnguard-preload.so
 
 help:
 	@echo "make          build build/fnguard"
@@ -101,6 +101,19 @@ $(BUILD)/fnguard: $(BUILD)/obj/supervisor/main.o $(LIB_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) 2>$(BUILD)/link.log || \
 		{ cat $(BUILD)/link.log >&2; exit 1; }
 
+# The preload tier's interposer, loaded into the workload: never built
+# with sanitizers (their runtime must come first in a process), hidden
+# symbols but the interposed ones, and glibc symbol versions kept old for
+# Lambda (tools/preload-abi.sh checks them).
+PRELOAD_SRC := $(wildcard preload/*.c)
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj-pic/%.o)
+$(BUILD)/obj-pic/preload/%.o: preload/%.c $(wildcard preload/*.h)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden \
+		-fstack-protector-strong -c $< -o $@
+$(BUILD)/libfnguard-preload.so: $(PRELOAD_OBJ)
+	$(Q)$(CC) -shared -o $@ $^ -Wl,--no-as-needed -ldl -Wl,-z,relro,-z,now
+
 $(BUILD)/tests/unit: $(UNIT_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -126,7 +139,8 @@ $(BUILD)/tests/helpers/sqli_check: tests/helpers/sqli_check.c rules/sqli.c rules
 helpers: $(HELPERS)
 
 asan:
-	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 build-asan/fnguard build-asan/tests/unit
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=1 build-asan/fnguard build-asan/tests/unit \
+		build-asan/libfnguard-preload.so
 
 unit: $(BUILD)/tests/unit
 	$(Q)$(BUILD)/tests/unit
@@ -200,6 +214,7 @@ bench: all helpers
 PREFIX ?= /usr/local
 install: all
 	install -D -m 0755 $(BUILD)/fnguard $(DESTDIR)$(PREFIX)/bin/fnguard
+	install -D -m 0644 $(BUILD)/libfnguard-preload.so $(DESTDIR)$(PREFIX)/lib/libfnguard-preload.so
 	install -d $(DESTDIR)$(PREFIX)/share/fnguard/examples
 	install -m 0644 policy/examples/*.yaml policy/examples/*.txt $(DESTDIR)$(PREFIX)/share/fnguard/examples/
 	install -d $(DESTDIR)$(PREFIX)/share/fnguard/rules
@@ -217,17 +232,18 @@ build-static/cjson/libcjson.a:
 static-bin: build-static/cjson/libcjson.a
 	$(Q)$(MAKE) --no-print-directory BUILD=build-static STATIC=1 build-static/fnguard
 
-$(LAYER): static-bin tools/lambda/exec-wrapper tools/lambda/bootstrap \
-		$(wildcard rules/packs/*.yaml policy/examples/*)
-	$(Q)rm -rf build-static/layer && mkdir -p build-static/layer/bin \
+$(LAYER): static-bin build-static/libfnguard-preload.so tools/lambda/exec-wrapper \
+		tools/lambda/bootstrap $(wildcard rules/packs/*.yaml policy/examples/*)
+	$(Q)rm -rf build-static/layer && mkdir -p build-static/layer/bin build-static/layer/lib \
 		build-static/layer/share/fnguard/rules build-static/layer/share/fnguard/examples
 	$(Q)install -m 0755 build-static/fnguard build-static/layer/bin/fnguard
+	$(Q)install -m 0644 build-static/libfnguard-preload.so build-static/layer/lib/
 	$(Q)install -m 0755 tools/lambda/exec-wrapper build-static/layer/fnguard-wrapper
 	$(Q)install -m 0755 tools/lambda/bootstrap build-static/layer/bootstrap
 	$(Q)install -m 0644 rules/packs/*.yaml build-static/layer/share/fnguard/rules/
 	$(Q)install -m 0644 policy/examples/* build-static/layer/share/fnguard/examples/
 	$(Q)rm -f $@ && cd build-static/layer && $(PYTHON) -m zipfile -c ../fnguard-layer.zip \
-		bin fnguard-wrapper bootstrap share
+		bin lib fnguard-wrapper bootstrap share
 	@echo "make layer: $(LAYER) (unzip into /opt, or publish with aws lambda publish-layer-version)"
 
 # A real container (tools/docker-test.sh): a private dockerd under
@@ -236,7 +252,7 @@ $(LAYER): static-bin tools/lambda/exec-wrapper tools/lambda/bootstrap \
 docker-test: deps layer
 	$(Q)tools/docker-test.sh $(LAYER)
 
-FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] \
+FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] preload/*.[ch] \
 	tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.[ch])
 format:
 	clang-format -i $(FORMAT_SRC)

@@ -322,13 +322,52 @@ static bool pyc_usable(struct sup *s, pid_t tid, int fd, const char *real)
 	return v && (v->clean || eff == POL_ACT_LOG);
 }
 
+int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int flags, int *out)
+{
+	char real[PATH_MAX];
+
+	*out = -1;
+	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY ||
+	    (!rules_is_code_file(path) && !ends_with(path, ".pyc")))
+		return SUP_CODE_CONTINUE;
+	_cleanup_fd_ int fd = open_as_task(tid, dirfd, path, flags);
+	if (fd < 0)
+		return fd;
+	char self[64];
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	if (sys_readlink(self, real, sizeof real) < 0)
+		snprintf(real, sizeof real, "%s", path);
+	/* CPython falls back to the (scanned) source when its cache cannot
+	 * be read: a swapped source cannot hide behind a stale-looking .pyc. */
+	if (under(s->code, real) && ends_with(real, ".pyc") && !pyc_usable(s, tid, fd, real))
+		return -EACCES;
+	if (under(s->code, real) && rules_is_code_file(real)) {
+		const struct verdict *v = judge(s->code, fd, real);
+		if (!v)
+			return -EACCES; /* could not scan: fail closed */
+		if (!v->clean) {
+			enum pol_action eff;
+			const char *action = sup_violation_action(s, s->pol->code.action, &eff);
+			log_code(s, tid, action, real, v);
+			if (eff != POL_ACT_LOG) {
+				if (eff == POL_ACT_KILL)
+					s->violation = true;
+				return -EACCES;
+			}
+		}
+	}
+	*out = fd;
+	fd = -1;
+	return 1;
+}
+
 void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		     struct seccomp_notif_resp *resp, bool *answered)
 {
 	pid_t tid = (pid_t)req->pid;
 	int dirfd = AT_FDCWD, flags;
 	uint64_t path_addr;
-	char path[PATH_MAX], real[PATH_MAX];
+	char path[PATH_MAX];
 
 	*answered = false;
 	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
@@ -356,41 +395,14 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		return;
 	if (!sys_notif_valid(s->notify_fd, req->id))
 		return;
-	_cleanup_fd_ int fd = open_as_task(tid, dirfd, path, flags);
+	_cleanup_fd_ int fd = -1;
+	int rc = sup_code_check(s, tid, dirfd, path, flags, &fd);
+	if (rc == SUP_CODE_CONTINUE)
+		return;
 	resp->flags = 0;
-	if (fd < 0) {
-		resp->error = fd;
-		fd = -1;
+	if (rc < 0) {
+		resp->error = rc;
 		return;
-	}
-	char self[64];
-	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-	if (sys_readlink(self, real, sizeof real) < 0)
-		snprintf(real, sizeof real, "%s", path);
-	if (under(s->code, real) && ends_with(real, ".pyc") && !pyc_usable(s, tid, fd, real)) {
-		/* CPython falls back to the (scanned) source when its cache
-		 * cannot be read: a swapped source cannot hide behind a
-		 * stale-looking .pyc. */
-		resp->error = -EACCES;
-		return;
-	}
-	if (under(s->code, real) && rules_is_code_file(real)) {
-		const struct verdict *v = judge(s->code, fd, real);
-		if (!v) {
-			resp->error = -EACCES; /* could not scan: fail closed */
-			return;
-		}
-		if (!v->clean) {
-			enum pol_action eff;
-			const char *action = sup_violation_action(s, s->pol->code.action, &eff);
-			log_code(s, tid, action, real, v);
-			if (eff != POL_ACT_LOG) {
-				resp->error = -EACCES;
-				if (eff == POL_ACT_KILL)
-					s->violation = true;
-				return;
-			}
-		}
 	}
 	if (hand_over(s, req->id, fd, flags))
 		*answered = true;

@@ -5,6 +5,7 @@
 #include <linux/seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct sup;
 struct sup_code;
@@ -26,5 +27,14 @@ size_t sup_code_prescan(struct sup *s);
  * the caller must not send resp then. */
 void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		     struct seccomp_notif_resp *resp, bool *answered);
+
+/* The decision on one open, for every tier: tid opens path (relative to
+ * its cwd or its dirfd) with flags. Returns SUP_CODE_CONTINUE when the
+ * file is not judged (let the open go on), 1 with *fd the supervisor's
+ * own open, scanned file to hand over (owned by the caller), or -errno
+ * to refuse (a flagged file is logged; a kill verdict sets the
+ * violation). */
+#define SUP_CODE_CONTINUE 0
+int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int flags, int *fd);
 
 #endif

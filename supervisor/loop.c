@@ -16,6 +16,7 @@
 #include "filter.h"
 #include "codeopen.h"
 #include "netdns.h"
+#include "preload.h"
 #include "rtapi.h"
 #include "sup.h"
 #include "sys.h"
@@ -46,6 +47,8 @@ cJSON *sup_event(struct sup *s, const char *event, const char *action, pid_t pid
 	snprintf(link, sizeof link, "/proc/%d/exe", pid);
 	if (sys_readlink(link, exe, sizeof exe) > 0)
 		cJSON_AddStringToObject(ev, "exe", exe);
+	if (s->pre)
+		cJSON_AddStringToObject(ev, "tier", "preload");
 	return ev;
 }
 
@@ -61,6 +64,8 @@ static void end_workload(struct sup *s)
 	int st;
 	pid_t pid;
 
+	if (s->pre)
+		sup_preload_kill_tree(s); /* no tracees: found through /proc */
 	tracee_each(s->tt, kill_one, NULL);
 	kill(s->child, SIGKILL);
 	/* Tasks born while we were killing are attached to us already
@@ -283,7 +288,7 @@ int sup_loop(struct sup *s)
 		/* sig, notify, then the DNS stub's sockets */
 		/* Only the entries in use are written: zeroing all ~6 KiB on
 		 * every notification shows in the connect benchmark. */
-		struct pollfd p[2 + 260 + 256 + 256 + 40];
+		struct pollfd p[2 + 260 + 256 + 256 + 40 + 260];
 		p[0] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = s->notify_fd, .events = POLLIN };
 		size_t nfd = 2, ndns = 0, nwait, nbrk, nrt;
@@ -292,6 +297,8 @@ int sup_loop(struct sup *s)
 		nfd += nwait = sup_net_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		nfd += nbrk = sup_broker_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		nfd += nrt = rtapi_pollfds(s->rt, p + nfd, ARRAY_SIZE(p) - nfd);
+		size_t npre = sup_preload_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
+		nfd += npre;
 		int tmo = s->dns ? netdns_timeout(s->dns) : -1;
 		const int more[] = { sup_net_timeout(s), sup_broker_timeout(s) };
 		for (size_t i = 0; i < ARRAY_SIZE(more); i++)
@@ -311,6 +318,8 @@ int sup_loop(struct sup *s)
 			sup_broker_handle(s, p + 2 + ndns + nwait, nbrk);
 		if (s->rt)
 			rtapi_handle(s->rt, p + 2 + ndns + nwait + nbrk, nrt);
+		if (s->pre && !s->violation)
+			sup_preload_handle(s, p + 2 + ndns + nwait + nbrk + nrt, npre);
 		if (s->violation) {
 			sup_kill_workload(s); /* a refused name under action kill */
 			break;
@@ -327,7 +336,7 @@ int sup_loop(struct sup *s)
 	}
 	/* The first process is gone: its tree goes with it (fnguard's exit
 	 * would kill the rest through PTRACE_O_EXITKILL anyway). */
-	if (!s->violation && tracee_count(s->tt) > 0)
+	if (!s->violation && (tracee_count(s->tt) > 0 || s->pre))
 		end_workload(s);
 	return exit_code(s);
 }

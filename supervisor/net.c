@@ -285,6 +285,47 @@ static bool admit(struct sup *s, const char *event, int copy, struct net_call *c
 	return true;
 }
 
+int sup_net_judge_copy(struct sup *s, const char *event, pid_t pid, int type,
+		       struct sockaddr_storage *ss, socklen_t *len, bool *redirect)
+{
+	struct net_call c = { .tid = pid, .ss = *ss, .len = *len };
+	struct seccomp_notif_resp resp = { 0 };
+	const char *domain = NULL, *rule = NULL;
+
+	*redirect = false;
+	to_pol_addr(&c);
+	c.proto = type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "other";
+	if (!c.inet || !s->pol->network.present)
+		return 0;
+	if (s->dns && c.a.port == 53 && strcmp(c.proto, "other") != 0) {
+		const struct sockaddr_in *stub = netdns_stub(s->dns);
+		if (ss->ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+			memset(&in6->sin6_addr, 0, sizeof in6->sin6_addr);
+			in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&in6->sin6_addr.s6_addr[12], &stub->sin_addr, 4);
+			in6->sin6_port = stub->sin_port;
+		} else {
+			memcpy(ss, stub, sizeof *stub);
+			*len = sizeof *stub;
+		}
+		*redirect = true;
+		return 0;
+	}
+	if (rtapi_is_proxy(s->rt, &c.a))
+		return 0;
+	if (rtapi_is_upstream(s->rt, &c.a))
+		return refuse_why(s, event, &c, NULL, "runtime-api",
+				  "the real Runtime API is reached only through fnguard's proxy",
+				  &resp)
+			       ? 0
+			       : resp.error;
+	if (!judge(s, &c, &domain, &rule))
+		return refuse(s, event, &c, domain, &resp) ? 0 : resp.error;
+	log_net(s, event, "allow", &c, domain, rule, NULL);
+	return 0;
+}
+
 /* grab_socket(), answering the notification when it fails: a bad fd is
  * the workload's EBADF, anything else a refusal. */
 static int grab_or_answer(struct sup *s, const struct seccomp_notif *req, int fd,

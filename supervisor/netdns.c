@@ -61,19 +61,32 @@ struct redirect *netdns_find(struct netdns *d, ino_t ino)
 static enum stub_verdict decide(void *arg, const struct dns_query *q, uint16_t client_port)
 {
 	struct netdns *d = arg;
-	struct sup *s = d->s;
 	const struct redirect *r = by_port(d, client_port);
-	pid_t pid = r ? r->tid : s->child;
+
+	return netdns_judge(d, q->name, q->qtype, r ? r->tid : d->s->child, false) ? STUB_ALLOW
+										   : STUB_REFUSE;
+}
+
+const struct sockaddr_in *netdns_stub(const struct netdns *d)
+{
+	return stub_addr(d->stub);
+}
+
+bool netdns_judge(struct netdns *d, const char *name, uint16_t qtype, pid_t pid, bool quiet_allow)
+{
+	struct sup *s = d->s;
 	size_t idx = 0;
-	bool ok = pol_net_name_match(s->pol, q->name, &idx) != NULL;
+	bool ok = pol_net_name_match(s->pol, name, &idx) != NULL;
 	enum pol_action eff = POL_ACT_LOG;
 	const char *action = ok ? "allow" : sup_violation_action(s, s->pol->network.action, &eff);
 
+	if (ok && quiet_allow)
+		return true;
 	if (log_writes(s->log, action)) {
 		cJSON *ev = sup_event(s, "dns", action, pid);
 		if (ev) {
-			cJSON_AddStringToObject(ev, "name", q->name);
-			cJSON_AddStringToObject(ev, "qtype", dns_type_name(q->qtype));
+			cJSON_AddStringToObject(ev, "name", name);
+			cJSON_AddStringToObject(ev, "qtype", dns_type_name(qtype));
 			cJSON_AddStringToObject(
 				ev, "rule", ok ? s->pol->network.allow[idx].text : "network.allow");
 			if (!ok)
@@ -89,10 +102,10 @@ static enum stub_verdict decide(void *arg, const struct dns_query *q, uint16_t c
 		log_count(s->log, "dns", action);
 	}
 	if (ok || eff == POL_ACT_LOG)
-		return STUB_ALLOW;
+		return true;
 	if (eff == POL_ACT_KILL)
 		s->violation = true;
-	return STUB_REFUSE;
+	return false;
 }
 
 static void learned(void *arg, const struct dns_query *q, const struct dns_answer *a)

@@ -5,6 +5,8 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <stdint.h>
+#include <netinet/in.h>
 #include <sys/types.h>
 
 struct sup;
@@ -27,5 +29,13 @@ bool netdns_rewrite_source(struct netdns *d, ino_t ino, struct sockaddr_storage 
 			   socklen_t *len);
 
 struct redirect *netdns_find(struct netdns *d, ino_t ino);
+
+/* The stub's verdict on a name asked by pid, logged as a `dns` line
+ * (an allowed name only when quiet_allow is false): true when it may be
+ * looked up. A refusal under action kill sets the violation. */
+bool netdns_judge(struct netdns *d, const char *name, uint16_t qtype, pid_t pid, bool quiet_allow);
+
+/* Where the stub listens (127.0.0.1, an ephemeral port). */
+const struct sockaddr_in *netdns_stub(const struct netdns *d);
 
 #endif

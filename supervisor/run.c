@@ -20,6 +20,7 @@
 #include "codeopen.h"
 #include "launch.h"
 #include "netdns.h"
+#include "preload.h"
 #include "rtapi.h"
 #include "rules.h"
 #include "sup.h"
@@ -271,7 +272,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-/* Picks the tier or explains why none fits; 0 or -1 (exit 125). */
+/* Picks the tier or explains why none fits; 0 or -1 (exit 125). The
+ * kernel tier may still step down to preload at launch (ptrace refused). */
 static int choose_tier(const struct run_opts *o, const struct policy *p,
 		       const struct sup_caps *caps, const char **tier)
 {
@@ -280,17 +282,27 @@ static int choose_tier(const struct run_opts *o, const struct policy *p,
 
 	*tier = sup_caps_tier(caps, &why);
 	if (strcmp(o->tier, "preload") == 0) {
-		die_hint("the preload tier is not available in this build",
-			 "use --tier kernel (or auto) on a host that allows seccomp and ptrace");
+		if (p->require == POL_TIER_KERNEL) {
+			die_hint("--tier preload contradicts the policy's `require: kernel`",
+				 "drop --tier, or lower `require:` in the policy");
+			return -1;
+		}
+		*tier = "preload";
+		return 0;
+	}
+	if (*tier)
+		return 0;
+	snprintf(msg, sizeof msg, "the kernel tier is not usable here: %s", why);
+	if (strcmp(o->tier, "kernel") == 0 || p->require == POL_TIER_KERNEL) {
+		die_hint(msg, p->require == POL_TIER_KERNEL
+				      ? "the policy says `require: kernel`, so fnguard does not "
+					"run weaker; lower it to `preload` to run here with the "
+					"LD_PRELOAD tier (see `fnguard probe` for its limits)"
+				      : "run `fnguard probe` for details; in docker add "
+					"--cap-add SYS_PTRACE, or use --tier preload");
 		return -1;
 	}
-	if (!*tier) {
-		snprintf(msg, sizeof msg, "no enforcement tier is usable here: %s", why);
-		die_hint(msg, "run `fnguard probe` for details; in docker add "
-			      "--cap-add SYS_PTRACE, or update the kernel");
-		return -1;
-	}
-	(void)p; /* require: any|preload|kernel are all met by the kernel tier */
+	*tier = "preload";
 	return 0;
 }
 
@@ -348,10 +360,20 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 	cJSON_AddBoolToObject(f, "sync_wake_up", s->caps->sync_wake_up);
 	cJSON_AddBoolToObject(f, "pidfd_getfd", s->caps->pidfd_getfd);
 	cJSON_AddBoolToObject(f, "socket_broker", s->brk != NULL);
+	if (s->pre) {
+		const char *why;
+		const char *k = sup_caps_tier(s->caps, &why);
+		cJSON_AddStringToObject(ev, "tier_reason",
+					!k && why          ? why
+					: !s->caps->ptrace ? "ptrace of a child is refused"
+							   : "forced with --tier preload");
+	}
 	cJSON_AddBoolToObject(f, "runtime_api_proxy", s->rt != NULL);
 	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
+	for (size_t i = 0; s->pre && sup_preload_tier_limits[i]; i++)
+		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_preload_tier_limits[i]));
 	if (s->pol->network.present) {
 		cJSON_AddItemToArray(lim, cJSON_CreateString("data sent over an allowed connection "
 							     "is not inspected"));
@@ -451,68 +473,33 @@ static int prepare(const struct run_opts *o, struct policy **pol, char sha[65],
 	return rc;
 }
 
-static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_path,
-		     const char *tier, const char *policy_path, const char *sha)
+/* The kernel tier's launch: the filter, the seized child, its listener.
+ * 0 or an exit code (the message is printed). */
+static int launch_kernel(struct sup *s, struct sup_launch *l, const struct sup_filter_opts *fo,
+			 const char *tier_opt, bool *step_down)
 {
 	char err[256];
-	struct sup_launch l = { .path = cmd_path, .argv = o->cmd, .envp = environ };
-	struct sup_filter_opts fo = {
-		.supervisor_pid = s->self,
-		.supervisor_pgid = getpgrp(),
-		.net = s->pol->network.present,
-		.code = s->pol->code.present,
-		/* The in-process probe's answer: launch confirms it below. */
-		.broker = s->pol->network.present && !s->caps->pidfd_getfd,
-	};
 	struct sock_fprog prog;
 
-	if (sup_filter_build(&fo, &prog, err, sizeof err) < 0) {
+	if (sup_filter_build(fo, &prog, err, sizeof err) < 0) {
 		die_hint(err, NULL);
 		return SUP_EXIT_FAILURE;
 	}
-	l.prog = &prog;
-	int sfd = setup_signals(&l.child_mask);
-	if (sfd < 0) {
-		sup_filter_free(&prog);
-		die_hint("cannot set up signal handling", NULL);
-		return SUP_EXIT_FAILURE;
-	}
-	s->sig_fd = sfd;
+	l->prog = &prog;
 	if (sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) < 0) {
 		sup_filter_free(&prog);
 		die_hint("seccomp(SECCOMP_GET_NOTIF_SIZES) failed", NULL);
 		return SUP_EXIT_FAILURE;
 	}
-	if (s->pol->code.present && sup_code_open(s, err, sizeof err) < 0) {
-		sup_filter_free(&prog);
-		die_hint(err, "fnguard check POLICY shows every problem with the code rules");
-		return SUP_EXIT_FAILURE;
-	}
-	if (s->pol->network.present && netdns_open(s, &s->dns, err, sizeof err) < 0) {
-		sup_filter_free(&prog);
-		die_hint(err, NULL);
-		return SUP_EXIT_FAILURE;
-	}
-	struct rtapi_hooks hooks;
-	int rc = sup_invoke_open(s, &s->inv, &hooks, err, sizeof err);
-	if (rc < 0) {
-		sup_filter_free(&prog);
-		die_hint(err, "fnguard check POLICY shows every problem with the rule files");
-		return SUP_EXIT_FAILURE;
-	}
-	rc = rtapi_open(s, &hooks, &s->rt, err, sizeof err);
-	if (rc < 0) {
-		sup_filter_free(&prog);
-		die_hint(err, "AWS_LAMBDA_RUNTIME_API must be HOST:PORT, as Lambda sets it");
-		return SUP_EXIT_FAILURE;
-	}
-	if (fo.broker && sup_broker_open(s) < 0) {
-		sup_filter_free(&prog);
-		die_hint("out of memory", NULL);
-		return SUP_EXIT_FAILURE;
-	}
-	rc = sup_launch(&l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
+	int rc = sup_launch(l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
 	sup_filter_free(&prog);
+	if (rc < 0 && !s->caps->ptrace && strcmp(tier_opt, "auto") == 0 &&
+	    s->pol->require != POL_TIER_KERNEL) {
+		/* Only the launch finds out that ptrace is refused; the child
+		 * never ran. Step down, said in the start event. */
+		*step_down = true;
+		return 0;
+	}
 	if (rc < 0) {
 		die_hint(err,
 			 !s->caps->ptrace
@@ -522,7 +509,7 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 				 : "run `fnguard probe` to see what this kernel allows");
 		return SUP_EXIT_FAILURE;
 	}
-	if (s->pol->network.present && !s->caps->pidfd_getfd && !fo.broker) {
+	if (s->pol->network.present && !s->caps->pidfd_getfd && !fo->broker) {
 		/* pidfd_getfd works on ourselves but not on the child (an LSM
 		 * rule): the filter was built without the broker, and every
 		 * network decision needs a copy of the workload's socket.
@@ -536,6 +523,74 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		return SUP_EXIT_FAILURE;
 	}
 	tracee_get(s->tt, s->child, true);
+	return 0;
+}
+
+static int launch_preload(struct sup *s, const struct sup_launch *l)
+{
+	char err[PATH_MAX + 128], lib[PATH_MAX];
+
+	if (sup_preload_find(lib, sizeof lib, err, sizeof err) < 0 ||
+	    sup_preload_launch(s, lib, l->path, l->argv, &l->child_mask, err, sizeof err) < 0) {
+		die_hint(err, "make install puts it in PREFIX/lib; the Lambda layer in /opt/lib");
+		return SUP_EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_path,
+		     const char *tier, const char *policy_path, const char *sha)
+{
+	char err[256];
+	struct sup_launch l = { .path = cmd_path, .argv = o->cmd, .envp = environ };
+	bool preload = strcmp(tier, "preload") == 0;
+	struct sup_filter_opts fo = {
+		.supervisor_pid = s->self,
+		.supervisor_pgid = getpgrp(),
+		.net = s->pol->network.present,
+		.code = s->pol->code.present,
+		/* The in-process probe's answer: launch confirms it below. */
+		.broker = !preload && s->pol->network.present && !s->caps->pidfd_getfd,
+	};
+
+	int sfd = setup_signals(&l.child_mask);
+	if (sfd < 0) {
+		die_hint("cannot set up signal handling", NULL);
+		return SUP_EXIT_FAILURE;
+	}
+	s->sig_fd = sfd;
+	if (s->pol->code.present && sup_code_open(s, err, sizeof err) < 0) {
+		die_hint(err, "fnguard check POLICY shows every problem with the code rules");
+		return SUP_EXIT_FAILURE;
+	}
+	if (s->pol->network.present && netdns_open(s, &s->dns, err, sizeof err) < 0) {
+		die_hint(err, NULL);
+		return SUP_EXIT_FAILURE;
+	}
+	struct rtapi_hooks hooks;
+	int rc = sup_invoke_open(s, &s->inv, &hooks, err, sizeof err);
+	if (rc < 0) {
+		die_hint(err, "fnguard check POLICY shows every problem with the rule files");
+		return SUP_EXIT_FAILURE;
+	}
+	rc = rtapi_open(s, &hooks, &s->rt, err, sizeof err);
+	if (rc < 0) {
+		die_hint(err, "AWS_LAMBDA_RUNTIME_API must be HOST:PORT, as Lambda sets it");
+		return SUP_EXIT_FAILURE;
+	}
+	if (fo.broker && sup_broker_open(s) < 0) {
+		die_hint("out of memory", NULL);
+		return SUP_EXIT_FAILURE;
+	}
+	bool step_down = false;
+	rc = preload ? 0 : launch_kernel(s, &l, &fo, o->tier, &step_down);
+	if (rc == 0 && (preload || step_down)) {
+		sup_broker_free(s);
+		tier = "preload";
+		rc = launch_preload(s, &l);
+	}
+	if (rc != 0)
+		return rc;
 	log_start(s, tier, policy_path, sha, o);
 	/* The workload waits at its first execve: findings come first. */
 	if (s->code)
@@ -600,6 +655,7 @@ int cli_run(int argc, char **argv)
 	netdns_free(s.dns);
 	sup_net_free(&s);
 	sup_broker_free(&s);
+	sup_preload_free(s.pre);
 	rtapi_free(s.rt);
 	sup_invoke_free(s.inv);
 	sup_code_free(s.code);

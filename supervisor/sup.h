@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
@@ -49,6 +50,7 @@ struct sup {
 	int child_status; /* wait status of the first process */
 	bool violation;   /* a kill verdict was carried out */
 	unsigned long n_notif;
+	struct sup_preload *pre; /* owned; the preload tier's channels, or NULL */
 };
 
 /* The `action` field and the effective verdict for a violation of a
@@ -74,6 +76,13 @@ void sup_exec_stop(struct sup *s, pid_t pid);
 /* net.c: connect, sendto, sendmsg, sendmmsg while network rules are on. */
 void sup_net_notify(struct sup *s, const struct seccomp_notif *req,
 		    struct seccomp_notif_resp *resp);
+
+/* net.c for the preload tier: judges an inet destination the workload's
+ * interposer sent (already a private copy) as the kernel tier would, and
+ * logs it; DNS (port 53) is pointed at the stub (*redirect, *ss
+ * rewritten). 0 when the call may go on, else -EPERM. */
+int sup_net_judge_copy(struct sup *s, const char *event, pid_t pid, int type,
+		       struct sockaddr_storage *ss, socklen_t *len, bool *redirect);
 
 /* Deferred blocking connects: their fds, the next deadline (-1: none),
  * and answering those that finished. */
