@@ -284,8 +284,9 @@ FNGP_EXPORT int system(const char *cmd)
 		return real ? real(cmd) : 0;
 	int rc = check_shell(cmd);
 	if (rc < 0) {
+		/* As when the shell cannot be executed: status 127. */
 		errno = -rc;
-		return -1;
+		return 127 << 8;
 	}
 	return real ? real(cmd) : -1;
 }

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "cleanup.h"
+#include "preload.h"
 #include "sys.h"
 
 const char *const sup_broker_limits[] = {
@@ -238,10 +239,8 @@ cJSON *sup_caps_json(const struct sup_caps *c)
 	const char *tier = sup_caps_tier(c, &why);
 
 	cJSON_AddStringToObject(o, "kernel", c->kernel);
-	if (tier)
-		cJSON_AddStringToObject(o, "tier", tier);
-	else
-		cJSON_AddNullToObject(o, "tier");
+	/* Where the kernel tier cannot run, `run` steps down to preload. */
+	cJSON_AddStringToObject(o, "tier", tier ? tier : "preload");
 	if (why)
 		cJSON_AddStringToObject(o, "tier_reason", why);
 	cJSON_AddBoolToObject(o, "seccomp_filter", c->seccomp_filter);
@@ -265,8 +264,10 @@ cJSON *sup_caps_json(const struct sup_caps *c)
 	cJSON_AddBoolToObject(o, "bpf", c->bpf);
 	cJSON_AddBoolToObject(o, "root", c->running_as_root);
 	cJSON *lim = cJSON_AddArrayToObject(o, "limits");
-	for (size_t i = 0; tier && sup_kernel_tier_limits[i]; i++)
+	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
+	for (size_t i = 0; !tier && sup_preload_tier_limits[i]; i++)
+		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_preload_tier_limits[i]));
 	return o;
 }
 
@@ -300,13 +301,13 @@ void sup_caps_print(const struct sup_caps *c)
 	       c->cgroup2 ? c->cgroup2_mount : "");
 	printf("eBPF cgroup programs  %s\n", yesno(c->bpf));
 	printf("running as root       %s\n", yesno(c->running_as_root));
-	if (tier) {
-		printf("tier                  %s\n", tier);
-		printf("limits of this tier:\n");
-		for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
-			printf("  - %s\n", sup_kernel_tier_limits[i]);
-	} else {
-		printf("tier                  none usable: %s\n", why);
-		printf("Hint: the preload tier for such environments is not in this build yet.\n");
-	}
+	printf("tier                  %s%s%s\n", tier ? tier : "preload (LD_PRELOAD interposer)",
+	       tier ? "" : ": the kernel tier is not usable: ", tier ? "" : why);
+	printf("limits of this tier:\n");
+	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
+		printf("  - %s\n", sup_kernel_tier_limits[i]);
+	for (size_t i = 0; !tier && sup_preload_tier_limits[i]; i++)
+		printf("  - %s\n", sup_preload_tier_limits[i]);
+	if (!tier)
+		printf("Hint: a policy with `require: kernel` refuses to run here (exit 125).\n");
 }

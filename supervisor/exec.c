@@ -37,8 +37,7 @@ struct exec_req {
 	ino_t ino;
 };
 
-/* Lexical normalisation: collapse "//", ".", "..". In-place, absolute in. */
-static void path_normalize(char *p)
+void sup_path_normalize(char *p)
 {
 	char *out = p;
 	const char *in = p;
@@ -148,7 +147,7 @@ static int resolve(struct exec_req *r)
 	if (empty)
 		snprintf(r->given, sizeof r->given, "%s", r->real);
 	else
-		path_normalize(r->given);
+		sup_path_normalize(r->given);
 	return 0;
 }
 

@@ -342,6 +342,9 @@ static int on_exec(struct sup *s, pid_t pid, struct fngp_req *q)
 	struct stat st;
 
 	own_proc(pid, q->data, given, sizeof given);
+	if (given[0] != '/')
+		return -ENOENT;
+	sup_path_normalize(given);
 	for (size_t off = strlen(q->data) + 1; off < q->len && argc < MAX_ARGS; argc++) {
 		argv[argc] = q->data + off;
 		off += strlen(q->data + off) + 1;

@@ -72,6 +72,9 @@ int sup_exec_resolve_allow(struct policy *p);
 void sup_exec_notify(struct sup *s, const struct seccomp_notif *req,
 		     struct seccomp_notif_resp *resp);
 void sup_exec_stop(struct sup *s, pid_t pid);
+/* Lexical normalisation of an absolute path: collapses "//", "." and
+ * "..", in place. */
+void sup_path_normalize(char *p);
 
 /* net.c: connect, sendto, sendmsg, sendmmsg while network rules are on. */
 void sup_net_notify(struct sup *s, const struct seccomp_notif *req,

@@ -5,6 +5,9 @@
  *   killable  seccomp() with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV -> EINVAL
  *   ptrace    ptrace() -> EPERM (as some container profiles do)
  *   seccomp   seccomp() and prctl(PR_SET_SECCOMP) -> EPERM (as on AWS Lambda)
+ *   lambda    seccomp(), prctl(PR_SET_SECCOMP) and ptrace() -> EPERM: both
+ *             kernel-tier mechanisms refused, as public reports say
+ *             Lambda does (fnguard must choose the preload tier)
  *   getfd     pidfd_getfd() -> EPERM
  *   docker    pidfd_getfd(), process_vm_readv(), process_vm_writev(), kcmp()
  *             and process_madvise() -> EPERM, as docker's default profile
@@ -48,6 +51,16 @@ int main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
+	struct sock_filter lambda_f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_seccomp, 4, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ptrace, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_prctl, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
 	struct sock_filter getfd_f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_getfd, 0, 1),
@@ -67,8 +80,8 @@ int main(int argc, char **argv)
 	struct sock_fprog prog;
 
 	if (argc < 3) {
-		fprintf(stderr,
-			"usage: refuse killable|ptrace|seccomp|getfd|docker COMMAND [ARG...]\n");
+		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|lambda|getfd|docker COMMAND "
+				"[ARG...]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "killable")) {
@@ -83,6 +96,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "docker")) {
 		prog.filter = docker_f;
 		prog.len = sizeof docker_f / sizeof docker_f[0];
+	} else if (!strcmp(argv[1], "lambda")) {
+		prog.filter = lambda_f;
+		prog.len = sizeof lambda_f / sizeof lambda_f[0];
 	} else if (!strcmp(argv[1], "seccomp")) {
 		prog.filter = seccomp_f;
 		prog.len = sizeof seccomp_f / sizeof seccomp_f[0];

@@ -15,9 +15,9 @@ def env_for(mode):
     return base_env(ASAN_OPTIONS="detect_leaks=0") if mode == "ptrace" else base_env()
 
 
-def refused_run(tmp_path, mode, script):
+def refused_run(tmp_path, mode, script, policy=POLICY):
     pol = tmp_path / "p.yaml"
-    pol.write_text(POLICY)
+    pol.write_text(policy)
     log = tmp_path / "log.jsonl"
     cmd = [helper("refuse"), mode, FNGUARD, "run", "-p", str(pol), "--log", str(log), "--",
            PY, "-c", script]
@@ -48,9 +48,15 @@ def test_without_wait_killable_recv_allowed_exec_runs(tmp_path, kernel_tier):
     assert p.stdout.strip() == "0"
 
 
+# Without `require: kernel` these step down to the preload tier
+# (test_preload.py); with it, the workload must not start.
+REQUIRE_KERNEL = POLICY + "require: kernel\n"
+
+
 def test_ptrace_refused_fails_closed(tmp_path, kernel_tier):
     marker = tmp_path / "MARKER"
-    p, events = refused_run(tmp_path, "ptrace", f"open('{marker}', 'w').close()")
+    p, events = refused_run(tmp_path, "ptrace", f"open('{marker}', 'w').close()",
+                            REQUIRE_KERNEL)
     assert p.returncode == EXIT_FNGUARD_FAILED, p.stderr
     assert not marker.exists(), "the workload must never start without its supervisor"
     assert "ptrace" in p.stderr and "Hint:" in p.stderr, p.stderr
@@ -58,7 +64,8 @@ def test_ptrace_refused_fails_closed(tmp_path, kernel_tier):
 
 def test_seccomp_refused_fails_closed(tmp_path, kernel_tier):
     marker = tmp_path / "MARKER"
-    p, events = refused_run(tmp_path, "seccomp", f"open('{marker}', 'w').close()")
+    p, events = refused_run(tmp_path, "seccomp", f"open('{marker}', 'w').close()",
+                            REQUIRE_KERNEL)
     assert p.returncode == EXIT_FNGUARD_FAILED, p.stderr
     assert not marker.exists()
     assert "seccomp" in p.stderr, p.stderr
@@ -73,7 +80,7 @@ def test_probe_reports_refusals(kernel_tier):
         caps = json.loads(p.stdout)
         assert caps[key] is False, (mode, caps)
         if mode != "killable":
-            assert caps["tier"] is None and caps["tier_reason"], caps
+            assert caps["tier"] == "preload" and caps["tier_reason"], caps
         else:
             assert caps["tier"] == "kernel", caps
 

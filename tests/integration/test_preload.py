@@ -1,0 +1,280 @@
+"""The preload tier (LD_PRELOAD interposer; for hosts that refuse seccomp and
+ptrace, as AWS Lambda does): the kernel tier's workloads it can stop, run
+with --tier preload, and what it cannot stop reported in the start event."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+import test_code
+import test_exec
+from conftest import (EXIT_FNGUARD_FAILED, EXIT_VIOLATION, FNGUARD, NODE, PY, TIMEOUT,
+                      base_env, exec_policy, helper, write_script)
+
+TIER = "preload"
+
+# The routes an interposer sees: libc's exec family and spawn, system/popen,
+# through python and node. ctypes' raw syscall(59) is the tier's documented
+# limit (test_raw_syscall_is_a_reported_limit).
+STOPPED = ["subprocess", "os_system", "posix_spawn", "relative_cwd", "thread_execv",
+           "node_execSync", "node_spawnSync", "vfork_execve"]
+
+
+def limits(res):
+    return " ".join(res.one("start")["limits"])
+
+
+@pytest.mark.parametrize("vector", STOPPED)
+def test_forbidden_exec_kill(run_fnguard, tmp_path, vector):
+    build, is_path, _ = test_exec.VECTORS[vector]
+    marker = tmp_path / "MARKER"
+    res = run_fnguard(exec_policy(["/usr/bin/true"], action="kill"), build(tmp_path, marker),
+                      tier=TIER)
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    assert not marker.exists(), "the forbidden program ran\n" + res.dump()
+    assert "CONTINUED" not in res.stdout, res.dump()
+    hits = [e for e in res.of("exec", action="kill") if is_path(e.get("path"))]
+    assert hits and hits[0]["tier"] == "preload" and hits[0]["reason"], res.dump()
+    assert res.one("start")["tier"] == "preload"
+    assert res.one("exit")["status"] == EXIT_VIOLATION
+
+
+@pytest.mark.parametrize("vector", STOPPED)
+def test_forbidden_exec_deny(run_fnguard, tmp_path, vector):
+    build, is_path, refused = test_exec.VECTORS[vector]
+    marker = tmp_path / "MARKER"
+    res = run_fnguard(exec_policy(["/usr/bin/true"], action="deny"), build(tmp_path, marker),
+                      tier=TIER)
+    assert res.returncode == 0, res.dump()
+    assert not marker.exists(), res.dump()
+    assert refused in res.stdout and "CONTINUED" in res.stdout, res.dump()
+    assert [e for e in res.of("exec", action="deny") if is_path(e.get("path"))], res.dump()
+
+
+def test_allowed_exec_runs_and_env_stripped_is_readded(run_fnguard, tmp_path):
+    """A workload that drops LD_PRELOAD from a child's environment: the
+    interposer puts it back, so the grandchild is still judged."""
+    marker = tmp_path / "MARKER"
+    src = f"""
+import os, subprocess
+env = {{k: v for k, v in os.environ.items() if not k.startswith(("LD_PRELOAD", "FNGUARD"))}}
+print(subprocess.run(["/usr/bin/true"], env=env).returncode, flush=True)
+# sh is allowed; what it runs (touch) is not: judged inside sh.
+r = subprocess.run(["/bin/sh", "-c", "/usr/bin/touch {marker}; echo sh-went-on"], env=env)
+print("sh status", r.returncode)
+"""
+    res = run_fnguard(exec_policy(["/usr/bin/true", "/usr/bin/dash", "/bin/sh"], action="deny"),
+                      [PY, "-c", src], tier=TIER)
+    assert res.returncode == 0, res.dump()
+    assert res.stdout.splitlines()[0] == "0", res.dump()
+    assert not marker.exists(), res.dump()
+    assert "sh-went-on" in res.stdout, res.dump()
+    ev = res.one("exec", action="deny")
+    assert ev["path"] == "/usr/bin/touch", ev
+
+
+def test_raw_syscall_is_a_reported_limit(run_fnguard, tmp_path):
+    """ctypes' syscall(59) goes around the interposer: not stopped here, and
+    the start event says so (the kernel tier stops it)."""
+    build, _, _ = test_exec.VECTORS["ctypes_execve"]
+    marker = tmp_path / "MARKER"
+    res = run_fnguard(exec_policy(["/usr/bin/true"], action="kill"), build(tmp_path, marker),
+                      tier=TIER)
+    lim = limits(res)
+    assert "raw system calls" in lim and "ctypes" in lim, lim
+    assert "statically linked" in lim and "io_uring" in lim and "unhook" in lim, lim
+
+
+def test_static_binary_is_a_reported_limit(run_fnguard, tmp_path):
+    """A statically linked program never loads the interposer: reported."""
+    res = run_fnguard(exec_policy(["/usr/bin/true"]), ["/usr/bin/true"], tier=TIER)
+    assert res.returncode == 0, res.dump()
+    assert "Go" in limits(res), limits(res)
+
+
+def test_require_kernel_refuses_preload(run_fnguard, tmp_path):
+    res = run_fnguard("version: 1\nrequire: kernel\n", ["/usr/bin/true"], tier=TIER)
+    assert res.returncode == EXIT_FNGUARD_FAILED, res.dump()
+    assert "require: kernel" in res.stderr and "Hint:" in res.stderr, res.stderr
+
+
+# ---- the automatic choice, for real: seccomp() and ptrace() refused ----
+
+def lambda_like(tmp_path, policy, script, mode="lambda"):
+    pol = tmp_path / "p.yaml"
+    pol.write_text(policy)
+    log = tmp_path / "log.jsonl"
+    cmd = [helper("refuse"), mode, FNGUARD, "run", "-p", str(pol), "--log", str(log), "--",
+           PY, "-c", script]
+    # LeakSanitizer needs ptrace, which the helper refuses.
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT,
+                       env=base_env(ASAN_OPTIONS="detect_leaks=0"), cwd=tmp_path,
+                       stdin=subprocess.DEVNULL)
+    events = [json.loads(x) for x in log.read_text().splitlines()] if log.exists() else []
+    return p, events
+
+
+@pytest.mark.parametrize("mode", ["lambda", "seccomp", "ptrace"])
+def test_refused_kernel_features_choose_preload(tmp_path, mode):
+    marker = tmp_path / "MARKER"
+    p, events = lambda_like(tmp_path, "version: 1\nexec:\n  allow: [/usr/bin/true]\n",
+                            "import subprocess; subprocess.run(['/usr/bin/true']); "
+                            f"subprocess.run(['/usr/bin/touch', '{marker}'])", mode)
+    assert p.returncode == EXIT_VIOLATION, p.stderr
+    assert not marker.exists()
+    start = [e for e in events if e["event"] == "start"][0]
+    assert start["tier"] == "preload" and start["tier_reason"], start
+    assert any("raw system calls" in x for x in start["limits"]), start
+    kills = [e for e in events if e["event"] == "exec" and e["action"] == "kill"]
+    assert kills and kills[0]["path"] == "/usr/bin/touch", events
+
+
+def test_refused_kernel_features_with_require_kernel_exit_125(tmp_path):
+    marker = tmp_path / "MARKER"
+    p, events = lambda_like(tmp_path, "version: 1\nrequire: kernel\n",
+                            f"open('{marker}', 'w').close()")
+    assert p.returncode == EXIT_FNGUARD_FAILED, p.stderr
+    assert not marker.exists(), "the workload must not start"
+    assert "require: kernel" in p.stderr and "Hint:" in p.stderr, p.stderr
+
+
+def test_probe_names_preload_where_refused():
+    p = subprocess.run([helper("refuse"), "lambda", FNGUARD, "probe", "--json"],
+                       capture_output=True, text=True, timeout=TIMEOUT,
+                       env=base_env(ASAN_OPTIONS="detect_leaks=0"))
+    assert p.returncode == 0, p.stderr
+    caps = json.loads(p.stdout)
+    assert caps["tier"] == "preload" and caps["tier_reason"], caps
+    assert caps["seccomp_filter"] is False and caps["ptrace"] is False, caps
+    assert any("raw system calls" in x for x in caps["limits"]), caps
+
+
+# ---- code validation ----
+
+def test_code_flagged_module_refused_clean_one_imports(run_fnguard, tmp_path):
+    app, marker, main = test_code.layout(tmp_path)
+    res = run_fnguard(test_code.policy(app), [PY, main], tier=TIER)
+    assert res.returncode == 0, res.dump()
+    assert "hello" in res.stdout and "refused 13" in res.stdout, res.dump()
+    assert not marker.exists(), "the flagged module's top-level code ran"
+    ev = res.one("code", action="deny")
+    assert ev["path"] == str(app / "bad.py") and ev["line"] == 3, ev
+    assert ev["tier"] == "preload"
+
+
+def test_code_kill_mode(run_fnguard, tmp_path):
+    app, marker, main = test_code.layout(tmp_path)
+    res = run_fnguard(test_code.policy(app, "kill"), [PY, main], tier=TIER)
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    assert not marker.exists()
+    assert res.one("code", action="kill")
+
+
+# ---- fail closed, threads and fork ----
+
+def test_supervisor_gone_fails_closed(run_fnguard, tmp_path):
+    """fnguard is SIGKILLed while the workload runs: its first process dies
+    with it (PDEATHSIG); a descendant that survives can exec nothing."""
+    out = tmp_path / "out"
+    marker = tmp_path / "MARKER"
+    src = f"""
+import os, subprocess, sys, time
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(1.5)  # fnguard is gone by now
+    with open({str(out)!r}, "w") as f:
+        try:
+            subprocess.run(["/usr/bin/touch", {str(marker)!r}])
+            f.write("ran")
+        except OSError as e:
+            f.write("errno=%d" % e.errno)
+    os._exit(0)
+print(os.getpid(), flush=True)
+time.sleep(30)
+"""
+    script = write_script(tmp_path / "w.py", src, 0o644)
+    pol = tmp_path / "p.yaml"
+    pol.write_text(exec_policy(["/usr/bin/touch"]))
+    p = subprocess.Popen([FNGUARD, "run", "-p", str(pol), "--tier", TIER, "--log",
+                          str(tmp_path / "log"), "--", PY, str(script)],
+                         stdout=subprocess.PIPE, text=True, env=base_env())
+    first = int(p.stdout.readline())
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=TIMEOUT)
+    deadline = time.time() + 20
+    while not out.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.2)
+    assert out.read_text() == "errno=13", out.read_text()
+    assert not marker.exists(), "an allowed program ran without its supervisor"
+    with pytest.raises(ProcessLookupError):
+        for _ in range(50):
+            os.kill(first, 0)
+            time.sleep(0.1)
+
+
+def test_threads_and_fork_keep_their_verdicts(run_fnguard, tmp_path):
+    """Eight threads and two forked children ask at once: each answer
+    belongs to its own question (shared channels would cross them)."""
+    src = """
+import os, subprocess, threading
+res = {}
+def go(i):
+    prog = "/usr/bin/true" if i % 2 else "/usr/bin/false-not-allowed"
+    for _ in range(15):
+        try:
+            r = subprocess.run([prog] if i % 2 else ["/usr/bin/id"], capture_output=True)
+            res.setdefault(i, []).append("ran")
+        except PermissionError:
+            res.setdefault(i, []).append("denied")
+kids = []
+for k in range(2):
+    pid = os.fork()
+    if pid == 0:
+        ts = [threading.Thread(target=go, args=(i,)) for i in range(8)]
+        [t.start() for t in ts]; [t.join() for t in ts]
+        ok = all(set(v) == ({"ran"} if i % 2 else {"denied"}) for i, v in res.items())
+        os._exit(0 if ok and len(res) == 8 else 1)
+    kids.append(pid)
+print([os.waitpid(p, 0)[1] for p in kids])
+"""
+    res = run_fnguard(exec_policy(["/usr/bin/true"], action="deny"), [PY, "-c", src],
+                      tier=TIER, timeout=120)
+    assert res.returncode == 0, res.dump()
+    assert res.stdout.strip() == "[0, 0]", res.dump()
+    denies = res.of("exec", action="deny")
+    assert len(denies) == 2 * 4 * 15 and all(e["path"] == "/usr/bin/id" for e in denies)
+
+
+def test_kill_takes_whole_tree(run_fnguard, tmp_path):
+    """A detached grandchild (setsid, double fork) dies with the tree."""
+    pidfile = tmp_path / "pid"
+    src = f"""
+import os, subprocess, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        open({str(pidfile)!r}, "w").write(str(os.getpid()))
+        time.sleep(60)
+    os._exit(0)
+while not os.path.exists({str(pidfile)!r}):
+    time.sleep(0.05)
+time.sleep(0.2)
+subprocess.run(["/usr/bin/id"])
+"""
+    res = run_fnguard(exec_policy(["/usr/bin/true"]), [PY, "-c", src], tier=TIER)
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    daemon = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(daemon, 0)
+
+
+def test_node_child_process_killed(run_fnguard, tmp_path):
+    marker = tmp_path / "MARKER"
+    s = write_script(tmp_path / "w.js", test_exec.NODE_SPAWNSYNC, 0o644)
+    res = run_fnguard(exec_policy([NODE]), [NODE, s, "/usr/bin/touch", marker], tier=TIER)
+    assert res.returncode == EXIT_VIOLATION, res.dump()
+    assert not marker.exists()
