@@ -47,6 +47,9 @@ void fngp_env_free(char **env, size_t size);
 /* Puts them back into this process's own environ (system, popen). */
 void fngp_env_self(void);
 
+/* The workload closed fd: forget what was remembered about it. */
+void fngp_forget_fd(int fd);
+
 /* Judging exec: 0 or -errno. path as given (made absolute here). */
 int fngp_check_exec(const char *path, char *const argv[]);
 

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <resolv.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,125 @@ static bool is_inet(const struct sockaddr *sa, socklen_t len)
 {
 	return sa && ((sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) ||
 		      (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)));
+}
+
+/* Sockets whose DNS went to the stub: the nameserver they meant. Their
+ * replies are given that address as source (glibc, c-ares and others
+ * drop a reply from any other). */
+#define REDIRECTS 64
+struct redirect {
+	int fd; /* -1: free */
+	struct sockaddr_storage ns;
+	socklen_t len;
+	struct sockaddr_in stub;
+};
+static struct redirect redirects[REDIRECTS];
+static int redirect_lock;
+
+static void lock(void)
+{
+	while (__atomic_exchange_n(&redirect_lock, 1, __ATOMIC_ACQUIRE))
+		;
+}
+
+static void unlock(void)
+{
+	__atomic_store_n(&redirect_lock, 0, __ATOMIC_RELEASE);
+}
+
+static void remember(int fd, const struct sockaddr *ns, socklen_t len,
+		     const struct sockaddr_storage *to)
+{
+	static unsigned next;
+	struct sockaddr_in stub = { .sin_family = AF_INET };
+
+	if (to->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)to;
+		memcpy(&stub.sin_addr, &in6->sin6_addr.s6_addr[12], 4);
+		stub.sin_port = in6->sin6_port;
+	} else {
+		stub = *(const struct sockaddr_in *)to;
+	}
+	lock();
+	struct redirect *r = NULL;
+	for (unsigned i = 0; i < REDIRECTS && !r; i++)
+		if (redirects[i].fd == fd + 1)
+			r = &redirects[i];
+	if (!r)
+		r = &redirects[next++ % REDIRECTS];
+	r->fd = fd + 1; /* zero-initialised table: 0 is free */
+	memcpy(&r->ns, ns, len);
+	r->len = len;
+	r->stub = stub;
+	unlock();
+}
+
+void fngp_forget_fd(int fd)
+{
+	lock();
+	for (unsigned i = 0; i < REDIRECTS; i++)
+		if (redirects[i].fd == fd + 1)
+			redirects[i].fd = 0;
+	unlock();
+}
+
+/* A datagram from the stub on a redirected socket: from its nameserver. */
+static void rewrite_source(int fd, void *src, socklen_t *len)
+{
+	struct sockaddr_storage *ss = src;
+	uint16_t port;
+	const uint8_t *a;
+
+	if (!src || !len || *len < sizeof(struct sockaddr_in))
+		return;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = src;
+		port = in->sin_port;
+		a = (const uint8_t *)&in->sin_addr;
+	} else if (ss->ss_family == AF_INET6 && *len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = src;
+		port = in6->sin6_port;
+		a = &in6->sin6_addr.s6_addr[12];
+	} else {
+		return;
+	}
+	lock();
+	for (unsigned i = 0; i < REDIRECTS; i++) {
+		struct redirect *r = &redirects[i];
+		if (r->fd != fd + 1 || r->stub.sin_port != port || memcmp(a, &r->stub.sin_addr, 4))
+			continue;
+		if (r->ns.ss_family == ss->ss_family) {
+			memcpy(src, &r->ns, r->len < *len ? r->len : *len);
+			*len = r->len;
+		} else if (ss->ss_family == AF_INET6 && r->ns.ss_family == AF_INET) {
+			/* A v6 socket asked a v4 nameserver: v4-mapped. */
+			struct sockaddr_in6 *in6 = src;
+			const struct sockaddr_in *ns = (const struct sockaddr_in *)&r->ns;
+			memcpy(&in6->sin6_addr.s6_addr[12], &ns->sin_addr, 4);
+			in6->sin6_port = ns->sin_port;
+		}
+		break;
+	}
+	unlock();
+}
+
+FNGP_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *src,
+			     socklen_t *len)
+{
+	FNGP_REAL(real, recvfrom);
+	ssize_t r = real(fd, buf, n, flags, src, len);
+	if (r >= 0)
+		rewrite_source(fd, src, len);
+	return r;
+}
+
+FNGP_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	FNGP_REAL(real, recvmsg);
+	ssize_t r = real(fd, msg, flags);
+	if (r >= 0 && msg)
+		rewrite_source(fd, msg->msg_name, &msg->msg_namelen);
+	return r;
 }
 
 /* Judges the destination; on success *to holds what to use (the private
@@ -47,6 +167,7 @@ static int judge(int fd, unsigned op, const struct sockaddr *sa, socklen_t len,
 	if ((resp.flags & FNGP_R_REDIRECT) && resp.addrlen <= sizeof *to) {
 		memcpy(to, &resp.addr, resp.addrlen);
 		*tolen = resp.addrlen;
+		remember(fd, sa, len, to);
 	}
 	return 0;
 }

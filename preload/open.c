@@ -178,6 +178,7 @@ FNGP_EXPORT int close(int fd)
 {
 	if (fngp_protected(fd))
 		return 0;
+	fngp_forget_fd(fd);
 	return (int)syscall(SYS_close, fd);
 }
 

@@ -11,8 +11,10 @@ import pytest
 
 import test_code
 import test_exec
-from conftest import (EXIT_FNGUARD_FAILED, EXIT_VIOLATION, FNGUARD, NODE, PY, TIMEOUT,
+import test_net_world as net_cases
+from conftest import (EXIT_FNGUARD_FAILED, EXIT_VIOLATION, FNGUARD, NODE, PY, TIMEOUT, Runner,
                       base_env, exec_policy, helper, write_script)
+from networld import networld, networld_factory  # noqa: F401 (fixtures)
 
 TIER = "preload"
 
@@ -278,3 +280,47 @@ def test_node_child_process_killed(run_fnguard, tmp_path):
     res = run_fnguard(exec_policy([NODE]), [NODE, s, "/usr/bin/touch", marker], tier=TIER)
     assert res.returncode == EXIT_VIOLATION, res.dump()
     assert not marker.exists()
+
+
+# ---- the network world's cases, unchanged, in this tier ----
+
+class PreloadRunner(Runner):
+    """A runner whose every run is forced into the preload tier."""
+
+    def __call__(self, *a, **kw):
+        kw.setdefault("tier", TIER)
+        return super().__call__(*a, **kw)
+
+
+NET_CASES = [
+    "test_allowed_domain_python_urllib",
+    "test_allowed_domain_node_http",
+    "test_allowed_domain_with_port_node_http",
+    "test_allowed_domain_curl",
+    "test_unknown_domain_killed_never_asked_never_connected",
+    "test_literal_ip_outside_list_killed",
+    "test_dns_exfiltration_killed",
+    "test_wildcard_and_case",
+    "test_deny_mode_workload_goes_on",
+    "test_udp_sendto_and_sendmsg_allowed_cidr",
+    "test_udp_sendmmsg",
+    "test_udp_send_to_learned_name",
+    "test_ipv4_mapped_ipv6_judged_as_ipv4",
+    "test_port_53_is_not_a_tunnel",
+    "test_dns_over_tcp",
+    "test_node_threadpool_and_cares_deny",
+    "test_address_selection_probe_to_port_zero",
+    "test_audit_connect_names_the_domain",
+    "test_dns_exfiltration_of_a_secret_never_upstream_and_redacted",
+    "test_refused_port_on_learned_address_names_the_domain",
+]
+
+
+@pytest.mark.parametrize("case", NET_CASES)
+def test_net_world(tmp_path, networld, case):
+    getattr(net_cases, case)(PreloadRunner(tmp_path), networld)
+
+
+@pytest.mark.parametrize("how", ["lookup", "resolve4"])
+def test_net_world_node_unknown_domain_killed(tmp_path, networld, how):
+    net_cases.test_node_unknown_domain_killed(PreloadRunner(tmp_path), networld, how)
