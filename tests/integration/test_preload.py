@@ -154,25 +154,40 @@ def test_probe_names_preload_where_refused():
     assert any("raw system calls" in x for x in caps["limits"]), caps
 
 
-# ---- code validation ----
+# ---- the kernel tier's exec and code cases, unchanged, in this tier ----
 
-def test_code_flagged_module_refused_clean_one_imports(run_fnguard, tmp_path):
+EXEC_CASES = [
+    "test_allowed_exec_runs", "test_allowed_exec_glob_node", "test_exec_section_without_allow",
+    "test_top_level_action_deny_inherited", "test_kill_takes_whole_tree",
+    "test_script_as_allowed_child", "test_script_as_allowed_child_with_interpreter",
+    "test_path_lookup_uses_real_path", "test_path_lookup_forbidden",
+    "test_reexec_of_initial_command", "test_huge_argv_allowed",
+    "test_violation_kills_detached_daemon", "test_allow_by_symlink_name",
+    "test_symlink_under_allowed_glob_does_not_launder", "test_allow_entry_through_symlinked_dir",
+]
+CODE_CASES = [
+    "test_flagged_module_refused_clean_one_imports", "test_kill_mode",
+    "test_code_written_at_run_time_is_scanned", "test_pyc_cannot_stand_in_for_a_swapped_source",
+    "test_node_require_of_flagged_file", "test_default_packs_refuse_a_reverse_shell",
+    "test_a_pack_named_explicitly_enforces_every_rule",
+    "test_prelaunch_scan_reports_before_anything_runs",
+    "test_code_opened_with_the_workloads_rights",
+]
+
+
+@pytest.mark.parametrize("case", [("exec", c) for c in EXEC_CASES] +
+                         [("code", c) for c in CODE_CASES], ids=lambda c: c[1])
+def test_kernel_tier_case(tmp_path, case):
+    mod = test_exec if case[0] == "exec" else test_code
+    getattr(mod, case[1])(run_fnguard=PreloadRunner(tmp_path), tmp_path=tmp_path,
+                          kernel_tier=None)
+
+
+def test_code_lines_name_the_tier(run_fnguard, tmp_path):
     app, marker, main = test_code.layout(tmp_path)
     res = run_fnguard(test_code.policy(app), [PY, main], tier=TIER)
-    assert res.returncode == 0, res.dump()
-    assert "hello" in res.stdout and "refused 13" in res.stdout, res.dump()
-    assert not marker.exists(), "the flagged module's top-level code ran"
-    ev = res.one("code", action="deny")
-    assert ev["path"] == str(app / "bad.py") and ev["line"] == 3, ev
-    assert ev["tier"] == "preload"
-
-
-def test_code_kill_mode(run_fnguard, tmp_path):
-    app, marker, main = test_code.layout(tmp_path)
-    res = run_fnguard(test_code.policy(app, "kill"), [PY, main], tier=TIER)
-    assert res.returncode == EXIT_VIOLATION, res.dump()
-    assert not marker.exists()
-    assert res.one("code", action="kill")
+    assert res.returncode == 0 and not marker.exists(), res.dump()
+    assert res.one("code", action="deny")["tier"] == "preload"
 
 
 # ---- fail closed, threads and fork ----
@@ -251,7 +266,7 @@ print([os.waitpid(p, 0)[1] for p in kids])
     assert len(denies) == 2 * 4 * 15 and all(e["path"] == "/usr/bin/id" for e in denies)
 
 
-def test_kill_takes_whole_tree(run_fnguard, tmp_path):
+def test_kill_takes_double_forked_tree(run_fnguard, tmp_path):
     """A detached grandchild (setsid, double fork) dies with the tree."""
     pidfile = tmp_path / "pid"
     src = f"""
@@ -289,7 +304,10 @@ class PreloadRunner(Runner):
 
     def __call__(self, *a, **kw):
         kw.setdefault("tier", TIER)
-        return super().__call__(*a, **kw)
+        res = super().__call__(*a, **kw)
+        for start in [e for e in res.events if e["event"] == "start"]:
+            assert start["tier"] == TIER, res.dump()
+        return res
 
 
 NET_CASES = [
