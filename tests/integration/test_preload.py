@@ -12,9 +12,11 @@ import pytest
 import test_code
 import test_exec
 import test_net_world as net_cases
+import test_rtapi
 from conftest import (EXIT_FNGUARD_FAILED, EXIT_VIOLATION, FNGUARD, NODE, PY, TIMEOUT, Runner,
                       base_env, exec_policy, helper, write_script)
 from networld import networld, networld_factory  # noqa: F401 (fixtures)
+from test_emulator import function  # noqa: F401 (fixture)
 
 TIER = "preload"
 
@@ -342,3 +344,21 @@ def test_net_world(tmp_path, networld, case):
 @pytest.mark.parametrize("how", ["lookup", "resolve4"])
 def test_net_world_node_unknown_domain_killed(tmp_path, networld, how):
     net_cases.test_node_unknown_domain_killed(PreloadRunner(tmp_path), networld, how)
+
+
+# ---- the Runtime API proxy works in this tier (it needs no seccomp) ----
+
+RTAPI_CASES = ["test_transparent_keepalive_chunked_headers_many",
+               "test_real_runtime_api_only_through_the_proxy",
+               "test_attacks_never_reach_the_handler",
+               "test_response_with_a_secret_is_replaced",
+               "test_audit_lets_it_through_and_kill_ends_the_workload"]
+
+
+@pytest.mark.parametrize("case", RTAPI_CASES)
+def test_runtime_api_proxy(function, tmp_path, case):
+    def in_preload(command=None, **kw):
+        cmd = list(command)
+        at = cmd.index("run") + 1
+        return function(cmd[:at] + ["--tier", TIER] + cmd[at:], **kw)
+    getattr(test_rtapi, case)(in_preload, tmp_path)
