@@ -206,6 +206,7 @@ bench: all helpers
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
 		$(PYTHON) tests/bench/bench_net.py
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/bench_code.py
+	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/bench_preload.py
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/fp_packs.py
 	$(Q)HELPERS=$(CURDIR)/$(BUILD)/tests/helpers $(PYTHON) tests/bench/sqli_rates.py
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \

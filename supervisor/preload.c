@@ -565,8 +565,11 @@ void sup_preload_kill_tree(struct sup *s)
 
 	kill(s->child, SIGKILL);
 	/* A process forked while we walked shows up in the next walk (its
-	 * dead parent hands it to us, the subreaper). */
-	while (kill_descendants(s->self) > 0 && util_mono_ms() < deadline) {
+	 * dead parent hands it to us, the subreaper). Every live descendant
+	 * has a child of ours as ancestor: without children the walk of
+	 * /proc (milliseconds on a busy host) is not needed. */
+	while (waitid(P_ALL, 0, &(siginfo_t){ 0 }, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       kill_descendants(s->self) > 0 && util_mono_ms() < deadline) {
 		pid_t pid;
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
 			if (pid == s->child && !s->child_done) {
