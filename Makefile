@@ -104,7 +104,7 @@ $(BUILD)/fnguard: $(BUILD)/obj/supervisor/main.o $(LIB_OBJ)
 # The preload tier's interposer, loaded into the workload: never built
 # with sanitizers (their runtime must come first in a process), hidden
 # symbols but the interposed ones, and glibc symbol versions kept old for
-# Lambda (tools/preload-abi.sh checks them).
+# Lambda (test_preload.py checks them).
 PRELOAD_SRC := $(wildcard preload/*.c)
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj-pic/%.o)
 $(BUILD)/obj-pic/preload/%.o: preload/%.c $(wildcard preload/*.h)
@@ -231,10 +231,11 @@ build-static/cjson/libcjson.a:
 	$(Q)tools/cjson-static.sh build-static/cjson
 
 static-bin: build-static/cjson/libcjson.a
-	$(Q)$(MAKE) --no-print-directory BUILD=build-static STATIC=1 build-static/fnguard
+	$(Q)$(MAKE) --no-print-directory BUILD=build-static STATIC=1 build-static/fnguard \
+		build-static/libfnguard-preload.so
 
-$(LAYER): static-bin build-static/libfnguard-preload.so tools/lambda/exec-wrapper \
-		tools/lambda/bootstrap $(wildcard rules/packs/*.yaml policy/examples/*)
+$(LAYER): static-bin tools/lambda/exec-wrapper tools/lambda/bootstrap \
+		$(wildcard rules/packs/*.yaml policy/examples/*)
 	$(Q)rm -rf build-static/layer && mkdir -p build-static/layer/bin build-static/layer/lib \
 		build-static/layer/share/fnguard/rules build-static/layer/share/fnguard/examples
 	$(Q)install -m 0755 build-static/fnguard build-static/layer/bin/fnguard

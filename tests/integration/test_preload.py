@@ -2,6 +2,7 @@
 ptrace, as AWS Lambda does): the kernel tier's workloads it can stop, run
 with --tier preload, and what it cannot stop reported in the start event."""
 import json
+import re
 import os
 import signal
 import subprocess
@@ -362,3 +363,25 @@ def test_runtime_api_proxy(function, tmp_path, case):
         at = cmd.index("run") + 1
         return function(cmd[:at] + ["--tier", TIER] + cmd[at:], **kw)
     getattr(test_rtapi, case)(in_preload, tmp_path)
+
+
+def test_library_needs_only_old_glibc_symbols():
+    """Lambda runs glibc 2.26 (Amazon Linux 2) and 2.34 (AL2023): the
+    interposer must load there, so it may need no symbol version newer
+    than 2.17 (the oldest aarch64 one), and export nothing but libc names."""
+    base = os.path.dirname(FNGUARD)
+    lib = next(p for p in (os.path.join(base, "libfnguard-preload.so"),
+                           os.path.join(base, "..", "lib", "libfnguard-preload.so"))
+               if os.path.exists(p))
+    p = subprocess.run(["readelf", "-V", "--wide", lib], capture_output=True, text=True,
+                       timeout=TIMEOUT, check=True)
+    versions = re.findall(r"Name: GLIBC_([0-9.]+)", p.stdout)
+    assert versions, p.stdout
+    newest = max(tuple(int(x) for x in v.split(".")) for v in versions)
+    assert newest <= (2, 17), f"needs GLIBC_{'.'.join(map(str, newest))}\n{p.stdout}"
+    syms = subprocess.run(["readelf", "--dyn-syms", "--wide", lib], capture_output=True,
+                          text=True, timeout=TIMEOUT, check=True).stdout
+    exported = {ln.split()[-1] for ln in syms.splitlines()
+                if " FUNC " in ln and " GLOBAL " in ln and " UND " not in ln}
+    assert {"execve", "connect", "getaddrinfo", "open64", "posix_spawn"} <= exported
+    assert not [s for s in exported if s.startswith("fngp_")], exported
