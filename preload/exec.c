@@ -125,48 +125,50 @@ FNGP_EXPORT int execvp(const char *file, char *const argv[])
 	return execvpe(file, argv, environ);
 }
 
-/* The execl family: argv from the variadic list (and envp after it). */
-#define COLLECT(first, ap, argv, n)                                  \
-	do {                                                         \
-		argv[0] = (char *)(uintptr_t)(first);                \
-		for (n = 1; argv[n - 1] && n < MAX_ARGS; n++)        \
-			argv[n] = va_arg(ap, char *);                \
-		if (argv[n - 1]) /* too many: as the kernel would */ \
-			return fail(E2BIG);                          \
-	} while (0)
+/* The execl family's argv, from the variadic list; for execle, the envp
+ * after it. 0, or -E2BIG past MAX_ARGS (as the kernel would). */
+static int collect(const char *first, va_list *ap, char **argv, char *const **envp)
+{
+	argv[0] = (char *)(uintptr_t)first;
+	for (size_t n = 1; argv[n - 1]; n++) {
+		if (n == MAX_ARGS)
+			return -E2BIG;
+		argv[n] = va_arg(*ap, char *);
+	}
+	if (envp)
+		*envp = va_arg(*ap, char *const *);
+	return 0;
+}
 
 FNGP_EXPORT int execl(const char *path, const char *arg, ...)
 {
 	char *argv[MAX_ARGS];
-	size_t n;
 	va_list ap;
 	va_start(ap, arg);
-	COLLECT(arg, ap, argv, n);
+	int rc = collect(arg, &ap, argv, NULL);
 	va_end(ap);
-	return execve(path, argv, environ);
+	return rc < 0 ? fail(-rc) : execve(path, argv, environ);
 }
 
 FNGP_EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	char *argv[MAX_ARGS];
-	size_t n;
 	va_list ap;
 	va_start(ap, arg);
-	COLLECT(arg, ap, argv, n);
+	int rc = collect(arg, &ap, argv, NULL);
 	va_end(ap);
-	return execvpe(file, argv, environ);
+	return rc < 0 ? fail(-rc) : execvpe(file, argv, environ);
 }
 
 FNGP_EXPORT int execle(const char *path, const char *arg, ...)
 {
 	char *argv[MAX_ARGS];
-	size_t n;
+	char *const *envp = NULL;
 	va_list ap;
 	va_start(ap, arg);
-	COLLECT(arg, ap, argv, n);
-	char *const *envp = va_arg(ap, char *const *);
+	int rc = collect(arg, &ap, argv, &envp);
 	va_end(ap);
-	return execve(path, argv, envp);
+	return rc < 0 ? fail(-rc) : execve(path, argv, envp);
 }
 
 /* The file an fd (or dirfd + relative path) names, for the verdict. */

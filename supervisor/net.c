@@ -298,17 +298,7 @@ int sup_net_judge_copy(struct sup *s, const char *event, pid_t pid, int type,
 	if (!c.inet || !s->pol->network.present)
 		return 0;
 	if (s->dns && c.a.port == 53 && strcmp(c.proto, "other") != 0) {
-		const struct sockaddr_in *stub = netdns_stub(s->dns);
-		if (ss->ss_family == AF_INET6) {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-			memset(&in6->sin6_addr, 0, sizeof in6->sin6_addr);
-			in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&in6->sin6_addr.s6_addr[12], &stub->sin_addr, 4);
-			in6->sin6_port = stub->sin_port;
-		} else {
-			memcpy(ss, stub, sizeof *stub);
-			*len = sizeof *stub;
-		}
+		netdns_to_stub(s->dns, ss, len);
 		*redirect = true;
 		return 0;
 	}

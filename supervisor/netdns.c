@@ -175,6 +175,23 @@ int netdns_timeout(struct netdns *d)
 	return stub_timeout(d->stub, util_mono_ms());
 }
 
+void netdns_to_stub(const struct netdns *d, struct sockaddr_storage *ss, socklen_t *len)
+{
+	const struct sockaddr_in *stub = stub_addr(d->stub);
+
+	if (ss->ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+		memset(&in6->sin6_addr, 0, sizeof in6->sin6_addr);
+		in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&in6->sin6_addr.s6_addr[12], &stub->sin_addr, 4);
+		in6->sin6_port = stub->sin_port;
+		in6->sin6_flowinfo = in6->sin6_scope_id = 0;
+	} else {
+		memcpy(ss, stub, sizeof *stub);
+		*len = sizeof *stub;
+	}
+}
+
 /* Points a datagram to port 53 at the stub instead, and remembers the
  * socket (copy is ours, from pidfd_getfd) so its replies can be given the
  * nameserver's address. An IPv6 socket reaches the stub v4-mapped. */
@@ -184,7 +201,6 @@ int netdns_redirect(struct netdns *d, int copy, pid_t tid, struct sockaddr_stora
 	struct stat st;
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof local;
-	const struct sockaddr_in *stub = stub_addr(d->stub);
 
 	if (fstat(copy, &st) < 0)
 		return -errno;
@@ -198,17 +214,7 @@ int netdns_redirect(struct netdns *d, int copy, pid_t tid, struct sockaddr_stora
 	r->ns_len = *len;
 	r->tid = tid;
 	r->local_port = 0;
-	if (ss->ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-		memset(&in6->sin6_addr, 0, sizeof in6->sin6_addr);
-		in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&in6->sin6_addr.s6_addr[12], &stub->sin_addr, 4);
-		in6->sin6_port = stub->sin_port;
-		in6->sin6_flowinfo = in6->sin6_scope_id = 0;
-	} else {
-		memcpy(ss, stub, sizeof *stub);
-		*len = sizeof *stub;
-	}
+	netdns_to_stub(d, ss, len);
 	/* Bind now so the port that names the query's sender is known. */
 	if (getsockname(copy, (struct sockaddr *)&local, &llen) == 0 &&
 	    ((struct sockaddr_in *)&local)->sin_port == 0) {

@@ -35,6 +35,9 @@ struct redirect *netdns_find(struct netdns *d, ino_t ino);
  * looked up. A refusal under action kill sets the violation. */
 bool netdns_judge(struct netdns *d, const char *name, uint16_t qtype, pid_t pid, bool quiet_allow);
 
+/* Rewrites *ss to the stub: its address, or v4-mapped for an IPv6 one. */
+void netdns_to_stub(const struct netdns *d, struct sockaddr_storage *ss, socklen_t *len);
+
 /* Where the stub listens (127.0.0.1, an ephemeral port). */
 const struct sockaddr_in *netdns_stub(const struct netdns *d);
 
