@@ -486,3 +486,73 @@ typedef int (*nsend_fn)(res_state, const unsigned char *, int, unsigned char *, 
 	}
 SEND_WRAP(res_send, __res_send)
 SEND_WRAP(__res_send, res_send)
+
+/* name.domain, as res_querydomain asks it (glibc calls its internal query
+ * function, not res_query). */
+static int joined(const char *name, const char *domain, char *out, size_t size)
+{
+	int n = domain ? snprintf(out, size, "%s.%s", name, domain)
+		       : snprintf(out, size, "%s", name);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+typedef int (*qd_fn)(const char *, const char *, int, int, unsigned char *, int);
+int __res_querydomain(const char *, const char *, int, int, unsigned char *, int);
+
+static int querydomain(const char *self, const char *alias, const char *name, const char *domain,
+		       int class, int type, unsigned char *ans, int anslen)
+{
+	qd_fn real = (qd_fn)fngp_next(self);
+	char full[1100];
+
+	if (!real)
+		real = (qd_fn)fngp_next(alias);
+	if (!real || !name || joined(name, domain, full, sizeof full) < 0 ||
+	    fngp_check_name(full, type) < 0)
+		return refused(NULL);
+	fngp_point_resolver(&_res);
+	return real(name, domain, class, type, ans, anslen);
+}
+
+FNGP_EXPORT int res_querydomain(const char *name, const char *domain, int class, int type,
+				unsigned char *ans, int anslen)
+{
+	return querydomain("res_querydomain", "__res_querydomain", name, domain, class, type, ans,
+			   anslen);
+}
+
+FNGP_EXPORT int __res_querydomain(const char *name, const char *domain, int class, int type,
+				  unsigned char *ans, int anslen)
+{
+	return querydomain("__res_querydomain", "res_querydomain", name, domain, class, type, ans,
+			   anslen);
+}
+
+int __res_nsend(res_state, const unsigned char *, int, unsigned char *, int);
+
+static int nsend(const char *self, const char *alias, res_state st, const unsigned char *msg,
+		 int len, unsigned char *ans, int al)
+{
+	nsend_fn real = (nsend_fn)fngp_next(self);
+	char qn[256];
+
+	if (!real)
+		real = (nsend_fn)fngp_next(alias);
+	int qt = packet_name(msg, len, qn, sizeof qn);
+	if (!real || qt < 0 || fngp_check_name(qn, qt) < 0)
+		return refused(st);
+	fngp_point_resolver(st);
+	return real(st, msg, len, ans, al);
+}
+
+FNGP_EXPORT int res_nsend(res_state st, const unsigned char *msg, int len, unsigned char *ans,
+			  int al)
+{
+	return nsend("res_nsend", "__res_nsend", st, msg, len, ans, al);
+}
+
+FNGP_EXPORT int __res_nsend(res_state st, const unsigned char *msg, int len, unsigned char *ans,
+			    int al)
+{
+	return nsend("__res_nsend", "res_nsend", st, msg, len, ans, al);
+}

@@ -38,7 +38,8 @@ const char *const sup_preload_tier_limits[] = {
 	"preload tier: statically linked programs (Go, static musl) do not load the interposer",
 	"preload tier: io_uring operations are not seen",
 	"preload tier: code in the process can unhook the interposer (rewrite its GOT, call "
-	"past it with dlsym, exec through a raw syscall without LD_PRELOAD)",
+	"past it with dlsym, exec through a raw syscall without LD_PRELOAD), or swap a file "
+	"between its check and the exec (the kernel tier verifies the executed image)",
 	"preload tier: glibc's internal calls are not interposed: name lookups are judged "
 	"by name before glibc runs and its resolver is pointed at fnguard's DNS stub, but "
 	"nscd or a resolv.conf reloaded mid-lookup can answer around the stub (addresses "

@@ -5,6 +5,7 @@ import json
 import re
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -197,20 +198,38 @@ def test_code_lines_name_the_tier(run_fnguard, tmp_path):
 
 def test_supervisor_gone_fails_closed(run_fnguard, tmp_path):
     """fnguard is SIGKILLed while the workload runs: its first process dies
-    with it (PDEATHSIG); a descendant that survives can exec nothing."""
+    with it (PDEATHSIG); a descendant that survives can exec nothing, connect
+    nowhere (even to a listening loopback port) and resolve no name."""
     out = tmp_path / "out"
     marker = tmp_path / "MARKER"
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    port = srv.getsockname()[1]
     src = f"""
 import os, subprocess, sys, time
 if os.fork() == 0:
     os.setsid()
     time.sleep(1.5)  # fnguard is gone by now
+    import socket
+    res = []
+    try:
+        subprocess.run(["/usr/bin/touch", {str(marker)!r}])
+        res.append("ran")
+    except OSError as e:
+        res.append("exec errno=%d" % e.errno)
+    try:
+        socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+        res.append("connected")
+    except OSError as e:
+        res.append("connect errno=%d" % e.errno)
+    try:
+        socket.getaddrinfo("localhost", 80)
+        res.append("resolved")
+    except socket.gaierror as e:
+        res.append("gai %d" % e.errno)
     with open({str(out)!r}, "w") as f:
-        try:
-            subprocess.run(["/usr/bin/touch", {str(marker)!r}])
-            f.write("ran")
-        except OSError as e:
-            f.write("errno=%d" % e.errno)
+        f.write(", ".join(res))
     os._exit(0)
 print(os.getpid(), flush=True)
 time.sleep(30)
@@ -228,7 +247,9 @@ time.sleep(30)
     while not out.exists() and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(0.2)
-    assert out.read_text() == "errno=13", out.read_text()
+    srv.close()
+    assert out.read_text() == f"exec errno=13, connect errno=1, gai {socket.EAI_NONAME}", \
+        out.read_text()
     assert not marker.exists(), "an allowed program ran without its supervisor"
     with pytest.raises(ProcessLookupError):
         for _ in range(50):
@@ -385,3 +406,32 @@ def test_library_needs_only_old_glibc_symbols():
                 if " FUNC " in ln and " GLOBAL " in ln and " UND " not in ln}
     assert {"execve", "connect", "getaddrinfo", "open64", "posix_spawn"} <= exported
     assert not [s for s in exported if s.startswith("fngp_")], exported
+
+
+PY_RES = r"""
+import ctypes, sys
+libc = ctypes.CDLL(None)
+buf = ctypes.create_string_buffer(4096)
+for name in sys.argv[1:]:
+    n = libc.res_query(name.encode(), 1, 1, buf, 4096)  # class IN, type A
+    m = libc.res_querydomain(name.split(".")[0].encode(), name.split(".", 1)[1].encode(),
+                             1, 1, buf, 4096)
+    print(name, "answer" if n > 0 else "none", "answer" if m > 0 else "none", flush=True)
+"""
+
+
+def test_res_query_family_judged_and_through_the_stub(run_fnguard, networld):
+    """res_query/res_querydomain: an allowed name is asked upstream through
+    the stub (which learns it), a name outside the list is refused before
+    anything leaves."""
+    w = networld
+    pol = net_cases.policy("api.allowed.test", action="deny", log_allowed=True)
+    res = run_fnguard(pol, [PY, "-c", PY_RES, "api.allowed.test", "evil.test"],
+                      prefix=w.prefix, env=base_env(), timeout=30, tier=TIER)
+    assert res.returncode == 0, net_cases.ctx(res, w)
+    assert res.stdout.splitlines() == ["api.allowed.test answer answer",
+                                       "evil.test none none"], net_cases.ctx(res, w)
+    assert w.dns_queries("api.allowed.test", to="resolver"), net_cases.ctx(res, w)
+    assert net_cases.names_like(w, "evil") == [], net_cases.ctx(res, w)
+    assert res.of("dns", action="allow", name="api.allowed.test"), res.dump()
+    assert len(res.of("dns", action="deny", name="evil.test")) == 2, res.dump()
