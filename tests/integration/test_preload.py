@@ -435,3 +435,7 @@ def test_res_query_family_judged_and_through_the_stub(run_fnguard, networld):
     assert net_cases.names_like(w, "evil") == [], net_cases.ctx(res, w)
     assert res.of("dns", action="allow", name="api.allowed.test"), res.dump()
     assert len(res.of("dns", action="deny", name="evil.test")) == 2, res.dump()
+
+
+def test_net_world_ipv6_nameserver(tmp_path, networld_factory):
+    net_cases.test_ipv6_nameserver(PreloadRunner(tmp_path), networld_factory)
