@@ -68,6 +68,7 @@ static void after_fork_child(void)
 	chan_fd = -1;
 	chan_pid = 0;
 	__atomic_store_n(&lock_tid, 0, __ATOMIC_RELEASE);
+	fngp_net_after_fork();
 }
 
 static void save(const char *env, char *dst, size_t size, bool *have)

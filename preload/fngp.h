@@ -47,6 +47,9 @@ void fngp_env_free(char **env, size_t size);
 /* Puts them back into this process's own environ (system, popen). */
 void fngp_env_self(void);
 
+/* A fork child: locks held by threads that did not come along are free. */
+void fngp_net_after_fork(void);
+
 /* The workload closed fd: forget what was remembered about it. */
 void fngp_forget_fd(int fd);
 

@@ -73,6 +73,11 @@ static void remember(int fd, const struct sockaddr *ns, socklen_t len,
 	unlock();
 }
 
+void fngp_net_after_fork(void)
+{
+	__atomic_store_n(&redirect_lock, 0, __ATOMIC_RELEASE);
+}
+
 void fngp_forget_fd(int fd)
 {
 	lock();
