@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/bpf.h>
 #include <linux/filter.h>
 #include <signal.h>
@@ -263,6 +264,11 @@ cJSON *sup_caps_json(const struct sup_caps *c)
 		cJSON_AddStringToObject(o, "cgroup2_mount", c->cgroup2_mount);
 	cJSON_AddBoolToObject(o, "bpf", c->bpf);
 	cJSON_AddBoolToObject(o, "root", c->running_as_root);
+	char lib[PATH_MAX], err[PATH_MAX + 128];
+	if (sup_preload_find(lib, sizeof lib, err, sizeof err) == 0)
+		cJSON_AddStringToObject(o, "preload_library", lib);
+	else
+		cJSON_AddNullToObject(o, "preload_library");
 	cJSON *lim = cJSON_AddArrayToObject(o, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
@@ -301,6 +307,9 @@ void sup_caps_print(const struct sup_caps *c)
 	       c->cgroup2 ? c->cgroup2_mount : "");
 	printf("eBPF cgroup programs  %s\n", yesno(c->bpf));
 	printf("running as root       %s\n", yesno(c->running_as_root));
+	char lib[PATH_MAX], err[PATH_MAX + 128];
+	bool have = sup_preload_find(lib, sizeof lib, err, sizeof err) == 0;
+	printf("preload library       %s\n", have ? lib : err);
 	printf("tier                  %s%s%s\n", tier ? tier : "preload (LD_PRELOAD interposer)",
 	       tier ? "" : ": the kernel tier is not usable: ", tier ? "" : why);
 	printf("limits of this tier:\n");

@@ -157,6 +157,7 @@ def test_probe_names_preload_where_refused():
     assert caps["tier"] == "preload" and caps["tier_reason"], caps
     assert caps["seccomp_filter"] is False and caps["ptrace"] is False, caps
     assert any("raw system calls" in x for x in caps["limits"]), caps
+    assert caps["preload_library"].endswith("/libfnguard-preload.so"), caps
 
 
 # ---- the kernel tier's exec and code cases, unchanged, in this tier ----
@@ -441,3 +442,12 @@ def test_res_query_family_judged_and_through_the_stub(run_fnguard, networld):
 
 def test_net_world_ipv6_nameserver(tmp_path, networld_factory):
     net_cases.test_ipv6_nameserver(PreloadRunner(tmp_path), networld_factory)
+
+
+def test_missing_library_fails_closed(run_fnguard, tmp_path):
+    marker = tmp_path / "MARKER"
+    res = run_fnguard(exec_policy(["/usr/bin/touch"]), ["/usr/bin/touch", marker], tier=TIER,
+                      env=base_env(FNGUARD_PRELOAD=str(tmp_path / "nowhere.so")))
+    assert res.returncode == EXIT_FNGUARD_FAILED, res.dump()
+    assert not marker.exists(), "the workload must not start unprotected"
+    assert "FNGUARD_PRELOAD" in res.stderr and "Hint:" in res.stderr, res.stderr
