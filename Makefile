@@ -140,6 +140,7 @@ FUZZ_EXTRA_sqli := rules/sqli.c rules/sqli_lex.c
 FUZZ_EXTRA_http := supervisor/http.c $(wildcard $(LLHTTP_DIR)/*.c) -I$(LLHTTP_INC)
 FUZZ_EXTRA_inspect := $(wildcard rules/*.c)
 FUZZ_CC := clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	-DFNG_VERSION=\"$(VERSION)\" \
 	-Icommon -Ipolicy -Isupervisor -Irules
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard policy/*.c policy/*.h common/*.h supervisor/*.h) \
