@@ -586,17 +586,19 @@ static void prescan_work(void *ctx, unsigned worker, void *item)
 	struct prescan_worker *w = &p->w[worker];
 	struct prescan_item *it = item;
 
+	const struct vcache *vc = p->s->code->vc;
+	/* A file the verdict cache names is neither opened nor read. */
+	if (vc && lstat(it->path, &it->st) == 0 && S_ISREG(it->st.st_mode) &&
+	    vcache_has_file(vc, &it->st)) {
+		it->scanned = true;
+		return;
+	}
 	_cleanup_fd_ int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &it->st) < 0)
 		return;
 	/* Larger files are refused when opened; specials are not code. */
 	if (!S_ISREG(it->st.st_mode) || it->st.st_size > (off_t)CODE_MAX_FILE)
 		return;
-	const struct vcache *vc = p->s->code->vc;
-	if (vcache_has_file(vc, &it->st)) {
-		it->scanned = true; /* clean, and not read */
-		return;
-	}
 	size_t want = (size_t)it->st.st_size;
 	if (want + 1 > w->cap) {
 		char *b = realloc(w->buf, want + 1);
