@@ -53,7 +53,7 @@ LLHTTP_DIR := /usr/share/llhttp
 LLHTTP_INC := /usr/share/include/llhttp
 
 CPPFLAGS += -D_GNU_SOURCE -DFNG_VERSION=\"$(VERSION)\" -Icommon -Ipolicy -Isupervisor -Irules \
-	-I$(LLHTTP_INC)
+	-Ireport -I$(LLHTTP_INC)
 CFLAGS := -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(EXTRA_CFLAGS)
 ifeq ($(STATIC),1)
 LDFLAGS := -static -Wl,-z,relro,-z,now
@@ -61,7 +61,7 @@ else
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANLD)
 endif
 
-LIB_SRC := $(wildcard common/*.c policy/*.c rules/*.c) \
+LIB_SRC := $(wildcard common/*.c policy/*.c rules/*.c report/*.c) \
 	$(filter-out supervisor/main.c,$(wildcard supervisor/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
 	$(patsubst %,$(BUILD)/obj/llhttp/%.o,api http llhttp)
@@ -236,7 +236,7 @@ $(LAYER): static-bin tools/lambda/exec-wrapper tools/lambda/bootstrap \
 docker-test: deps layer
 	$(Q)tools/docker-test.sh $(LAYER)
 
-FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] \
+FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] report/*.[ch] \
 	tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.[ch])
 format:
 	clang-format -i $(FORMAT_SRC)
