@@ -139,11 +139,12 @@ FUZZ_EXTRA_literal := rules/literal.c
 FUZZ_EXTRA_sqli := rules/sqli.c rules/sqli_lex.c
 FUZZ_EXTRA_http := supervisor/http.c $(wildcard $(LLHTTP_DIR)/*.c) -I$(LLHTTP_INC)
 FUZZ_EXTRA_inspect := $(wildcard rules/*.c)
+FUZZ_EXTRA_report := $(wildcard report/*.c) -Ireport -DFNG_VERSION=\"fuzz\"
 FUZZ_CC := clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	-Icommon -Ipolicy -Isupervisor -Irules
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard policy/*.c policy/*.h common/*.h supervisor/*.h) \
-		$(wildcard supervisor/dns.c supervisor/http.c rules/*.c rules/*.h)
+		$(wildcard supervisor/dns.c supervisor/http.c rules/*.c rules/*.h report/*.[ch])
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(PKG_CFLAGS) -o $@ $< $(wildcard policy/*.c common/*.c) $(FUZZ_EXTRA_$*) \
 		$(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cleanup.h"
-#include "internal.h"
+#include "rep_int.h"
 
 #define TOP_BARS 8
 #define TOP_ROWS 15

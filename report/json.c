@@ -6,7 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "cleanup.h"
-#include "internal.h"
+#include "rep_int.h"
 
 static void cleanup_json(cJSON **j)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "internal.h"
+#include "rep_int.h"
 #include "learn.h"
 
 /* Distinct names under one zone before they become "*.zone": fewer are

@@ -1,5 +1,6 @@
 #include "line.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,15 +79,62 @@ static int scan_string(struct cur *c, struct rep_val *v)
 	}
 	if (!esc && memchr(s, '\\', (size_t)(c->p - 1 - s)))
 		esc = true;
-	for (const char *x = s; x < c->p - 1; x++)
+	for (const char *x = s; x < c->p - 1; x++) {
 		if ((unsigned char)*x < 0x20)
 			return -1;
+		if (*x != '\\')
+			continue;
+		x++;
+		if (*x == 'u') {
+			if (c->p - 1 - (x + 1) < 4)
+				return -1;
+			for (int k = 1; k <= 4; k++)
+				if (!isxdigit((unsigned char)x[k]))
+					return -1;
+			x += 4;
+		} else if (!strchr("\"\\/bfnrt", *x)) {
+			return -1;
+		}
+	}
 	if (v)
 		*v = (struct rep_val){ s, (size_t)(c->p - 1 - s), RV_STRING, esc };
 	return 0;
 }
 
 static int skip_value(struct cur *c, struct rep_val *v, int depth);
+
+static size_t digits(struct cur *c)
+{
+	const char *s = c->p;
+
+	while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+		c->p++;
+	return (size_t)(c->p - s);
+}
+
+/* JSON's number grammar, no looser: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int scan_number(struct cur *c)
+{
+	if (c->p < c->end && *c->p == '-')
+		c->p++;
+	if (c->p < c->end && *c->p == '0')
+		c->p++;
+	else if (!digits(c))
+		return -1;
+	if (c->p < c->end && *c->p == '.') {
+		c->p++;
+		if (!digits(c))
+			return -1;
+	}
+	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+		c->p++;
+		if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+			c->p++;
+		if (!digits(c))
+			return -1;
+	}
+	return 0;
+}
 
 static int skip_container(struct cur *c, char close, int depth)
 {
@@ -155,9 +203,7 @@ static int skip_value(struct cur *c, struct rep_val *v, int depth)
 		break;
 	default:
 		t = RV_NUMBER;
-		while (c->p < c->end && strchr("0123456789+-.eE", *c->p) && *c->p)
-			c->p++;
-		if (c->p == s)
+		if (scan_number(c) < 0)
 			return -1;
 		break;
 	}

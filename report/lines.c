@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "internal.h"
+#include "rep_int.h"
 
 /* A line longer than this is not one fnguard wrote (its lines stay
  * within 64 KiB, CloudWatch's events within 256 KiB). */

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "internal.h"
+#include "rep_int.h"
 #include "util.h"
 
 /* Decoded text kept of one field. */

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "rep_int.h"
 
 const char *const rep_act_names[RA_N] = { "allow", "deny", "kill", "audit", "other" };
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "internal.h"
+#include "rep_int.h"
 
 #define TOP      10
 #define TIMELINE 30 /* minutes shown, the latest ones */

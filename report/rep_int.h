@@ -1,8 +1,8 @@
 /* The report module's shared state: the aggregate the parser fills
  * (report.c) and the writers (text.c, html.c, json.c) read. Not for
  * other modules. */
-#ifndef FNG_REPORT_INTERNAL_H
-#define FNG_REPORT_INTERNAL_H
+#ifndef FNG_REPORT_REP_INT_H
+#define FNG_REPORT_REP_INT_H
 
 #include <stdint.h>
 
