@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -17,6 +18,8 @@
 
 #define TOP_BARS 8
 #define TOP_ROWS 15
+/* Up to a day of minutes is drawn as a time axis, quiet minutes as gaps. */
+#define TIMELINE_MAX 1440
 
 /* Escapes text for HTML element content and quoted attributes; control
  * characters other than tab and newline become U+FFFD. */
@@ -57,7 +60,7 @@ static const char css[] =
 	"main{max-width:1280px;margin:0 auto;padding:16px}"
 	"h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:0 0 8px}"
 	".mute{color:var(--mute)}"
-	".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(130px,1fr));gap:10px;"
+	".cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(100px,1fr));gap:10px;"
 	"margin:14px 0}"
 	".card,.panel{background:var(--card);border:1px solid var(--line);border-radius:8px;"
 	"padding:12px}"
@@ -65,7 +68,7 @@ static const char css[] =
 	".card.deny b{color:var(--deny)}.card.audit b{color:var(--audit)}"
 	".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:12px;"
 	"margin:12px 0}"
-	"svg{display:block;width:100%;height:auto}"
+	"svg{display:block;width:100%;height:auto}#chart-timeline{min-width:560px}"
 	"svg text{font:11px system-ui,sans-serif;fill:var(--fg)}"
 	".scroll{overflow-x:auto}"
 	"table{border-collapse:collapse;width:100%}"
@@ -89,24 +92,66 @@ static void card(FILE *f, const char *cls, const char *label, unsigned long long
 		label);
 }
 
+/* Minutes since the epoch of a "YYYY-MM-DDTHH:MM" key, or -1. */
+static long long minute_of(const char *key)
+{
+	struct tm tm = { 0 };
+	const char *e = strptime(key, "%Y-%m-%dT%H:%M", &tm);
+
+	return e && !*e ? (long long)timegm(&tm) / 60 : -1;
+}
+
+struct slot {
+	char key[32];
+	const struct rep_cnt *c; /* NULL: a quiet minute */
+};
+
+/* The minutes to draw: every minute from the first to the last when that
+ * is not too many (a time axis), else only those with lines. */
+static struct slot *timeline_slots(const struct rep *r, size_t *n)
+{
+	_cleanup_free_ const struct rep_cnt **v = rep_tally_sorted(&r->minutes, true);
+	size_t m = r->minutes.n;
+	long long a = m ? minute_of(v[0]->key) : -1, b = m ? minute_of(v[m - 1]->key) : -1;
+	bool linear = a >= 0 && b >= a && b - a < TIMELINE_MAX;
+	size_t count = linear ? (size_t)(b - a + 1) : m;
+	struct slot *s = v ? calloc(count + 1, sizeof *s) : NULL;
+
+	if (!s)
+		return NULL;
+	for (size_t i = 0; !linear && i < m; i++) {
+		snprintf(s[i].key, sizeof s[i].key, "%s", v[i]->key);
+		s[i].c = v[i];
+	}
+	for (size_t i = 0; linear && i < count; i++) {
+		time_t t = (time_t)((a + (long long)i) * 60);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(s[i].key, sizeof s[i].key, "%Y-%m-%dT%H:%M", &tm);
+		s[i].c = rep_tally_find(&r->minutes, s[i].key);
+	}
+	*n = count;
+	return s;
+}
+
 /* Invocations and violations per minute, as bars side by side. */
 static void svg_timeline(FILE *f, const struct rep *r)
 {
-	_cleanup_free_ const struct rep_cnt **v = rep_tally_sorted(&r->minutes, true);
 	const double W = 1000, H = 220, L = 48, B = 28, T = 10;
+	size_t n = 0;
+	_cleanup_free_ struct slot *v = timeline_slots(r, &n);
 	uint64_t max = 1;
-	size_t n = r->minutes.n;
 
 	if (!v)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		if (v[i]->aux > max)
-			max = v[i]->aux;
-		if (rep_cnt_viol(v[i]) > max)
-			max = rep_cnt_viol(v[i]);
+		if (v[i].c && v[i].c->aux > max)
+			max = v[i].c->aux;
+		if (v[i].c && rep_cnt_viol(v[i].c) > max)
+			max = rep_cnt_viol(v[i].c);
 	}
 	fprintf(f,
-		"<svg id=chart-timeline viewBox=\"0 0 %.0f %.0f\" role=img "
+		"<div class=scroll><svg id=chart-timeline viewBox=\"0 0 %.0f %.0f\" role=img "
 		"aria-label=\"invocations and violations per minute\">",
 		W, H);
 	fprintf(f,
@@ -114,29 +159,36 @@ static void svg_timeline(FILE *f, const struct rep *r)
 		"<text x=%.0f y=%.0f text-anchor=end>%llu</text>"
 		"<text x=%.0f y=%.0f text-anchor=end>0</text>",
 		L, H - B, W, H - B, L - 6, T + 10, (unsigned long long)max, L - 6, H - B);
-	double slot = n ? (W - L) / (double)n : 0, bw = slot * 0.4;
+	double slot = n ? (W - L) / (double)n : 0;
+	if (slot > 60)
+		slot = 60; /* a few minutes are not a wall of colour */
+	double bw = slot * 0.4;
 	for (size_t i = 0; i < n; i++) {
+		uint64_t inv = v[i].c ? v[i].c->aux : 0, vio = v[i].c ? rep_cnt_viol(v[i].c) : 0;
 		double x = L + slot * (double)i + slot * 0.1;
-		double hi = (H - B - T) * (double)v[i]->aux / (double)max;
-		double hv = (H - B - T) * (double)rep_cnt_viol(v[i]) / (double)max;
+		double hi = (H - B - T) * (double)inv / (double)max;
+		double hv = (H - B - T) * (double)vio / (double)max;
+		if (!inv && !vio)
+			continue;
 		fputs("<g><title>", f);
-		esc(f, v[i]->key);
+		esc(f, v[i].key);
 		fprintf(f,
 			": %llu invocations, %llu violations</title>"
 			"<rect class=inv x=%.1f y=%.1f width=%.1f height=%.1f fill=\"#4c78a8\"/>"
 			"<rect class=viol x=%.1f y=%.1f width=%.1f height=%.1f "
 			"fill=\"#c0392b\"/></g>",
-			(unsigned long long)v[i]->aux, (unsigned long long)rep_cnt_viol(v[i]), x,
-			H - B - hi, bw, hi, x + bw, H - B - hv, bw, hv);
+			(unsigned long long)inv, (unsigned long long)vio, x, H - B - hi, bw, hi,
+			x + bw, H - B - hv, bw, hv);
 	}
 	if (n) {
 		fprintf(f, "<text x=%.0f y=%.0f>", L, H - 8);
-		esc(f, v[0]->key);
+		esc(f, v[0].key);
 		fprintf(f, "</text><text x=%.0f y=%.0f text-anchor=end>", W, H - 8);
-		esc(f, v[n - 1]->key);
+		if (n > 1)
+			esc(f, v[n - 1].key + 11);
 		fputs("</text>", f);
 	}
-	fputs("</svg>", f);
+	fputs("</svg></div>", f);
 	fputs("<div class=legend><span><i class=sw style=\"background:#4c78a8\"></i>invocations"
 	      "</span><span><i class=sw style=\"background:#c0392b\"></i>violations</span>"
 	      "<span class=mute>UTC minutes</span></div>",
