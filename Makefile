@@ -197,6 +197,7 @@ bench: all helpers
 	$(Q)HELPERS=$(CURDIR)/$(BUILD)/tests/helpers $(PYTHON) tests/bench/sqli_rates.py
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
 		$(PYTHON) tests/bench/bench_lambda.py
+	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/bench_report.py
 
 PREFIX ?= /usr/local
 install: all

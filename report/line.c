@@ -36,11 +36,20 @@ static const char *const key_names[RK_N] = {
 	[RK_COUNTS] = "counts",
 };
 
+static const unsigned char key_len[RK_N] = {
+	[RK_TS] = 2,        [RK_EVENT] = 5,       [RK_ACTION] = 6, [RK_FUNCTION] = 8,
+	[RK_PID] = 3,       [RK_REQUEST_ID] = 10, [RK_RULE] = 4,   [RK_REASON] = 6,
+	[RK_PATH] = 4,      [RK_NAME] = 4,        [RK_QTYPE] = 5,  [RK_PROTO] = 5,
+	[RK_ADDR] = 4,      [RK_PORT] = 4,        [RK_DOMAIN] = 6, [RK_ATTACK] = 6,
+	[RK_JSON_PATH] = 9, [RK_PAYLOAD] = 7,     [RK_SOURCE] = 6, [RK_MATCH] = 5,
+	[RK_SYSCALL] = 7,   [RK_EXE] = 3,         [RK_MODE] = 4,   [RK_COUNTS] = 6,
+};
+
 static int key_index(const char *k, size_t n)
 {
+	/* Length and first letter rule out nearly every key before a compare. */
 	for (int i = 0; i < RK_N; i++)
-		if (key_names[i][0] == k[0] && strlen(key_names[i]) == n &&
-		    memcmp(key_names[i], k, n) == 0)
+		if (key_len[i] == n && key_names[i][0] == k[0] && memcmp(key_names[i], k, n) == 0)
 			return i;
 	return -1;
 }

@@ -26,8 +26,9 @@ struct rep_cnt {
 struct rep_tally {
 	struct rep_cnt *v;
 	size_t n, cap;
-	uint32_t *slot; /* index + 1, 0 = empty; open addressing */
+	uint64_t *slot; /* hash << 32 | index + 1, 0 = empty; open addressing */
 	size_t n_slot;
+	struct rep_cnt *last; /* the entry last returned (moves with v: reset on growth) */
 };
 
 /* The entry for key (created with zero counts). NULL on -ENOMEM. */

@@ -156,9 +156,12 @@ static int see_request(struct rep *r, const struct rep_line *l, const char *fn, 
 	rep_val_text(&l->v[RK_REQUEST_ID], rid, sizeof rid);
 	if (!rid[0])
 		return 0;
-	int n = snprintf(key, sizeof key, "%s\x1f%s", fn, rid);
+	size_t fl = strlen(fn), rl = strlen(rid);
+	memcpy(key, fn, fl);
+	key[fl] = '\x1f';
+	memcpy(key + fl + 1, rid, rl);
 	size_t before = r->rids.n;
-	if (!rep_tally_get(&r->rids, key, (size_t)n))
+	if (!rep_tally_get(&r->rids, key, fl + 1 + rl))
 		return -ENOMEM;
 	if (r->rids.n != before) {
 		fc->aux++;

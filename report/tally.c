@@ -17,10 +17,16 @@ static uint32_t fnv1a(const char *s, size_t n)
 	return h;
 }
 
+/* A slot holds the entry's hash (high half) and index + 1 (low half):
+ * probing compares hashes without touching the entries. */
+#define SLOT(h, i)   (((uint64_t)(h) << 32) | (uint64_t)((i) + 1))
+#define SLOT_IDX(s)  ((size_t)((s)&0xffffffffu) - 1)
+#define SLOT_HASH(s) ((uint32_t)((s) >> 32))
+
 static int grow_slots(struct rep_tally *t)
 {
 	size_t ns = t->n_slot ? t->n_slot * 2 : 64;
-	uint32_t *slot = calloc(ns, sizeof *slot);
+	uint64_t *slot = calloc(ns, sizeof *slot);
 
 	if (!slot)
 		return -ENOMEM;
@@ -28,7 +34,7 @@ static int grow_slots(struct rep_tally *t)
 		size_t j = t->v[i].hash & (ns - 1);
 		while (slot[j])
 			j = (j + 1) & (ns - 1);
-		slot[j] = (uint32_t)(i + 1);
+		slot[j] = SLOT(t->v[i].hash, i);
 	}
 	free(t->slot);
 	t->slot = slot;
@@ -36,17 +42,29 @@ static int grow_slots(struct rep_tally *t)
 	return 0;
 }
 
+static bool same_key(const struct rep_cnt *c, const char *key, size_t len)
+{
+	return memcmp(c->key, key, len) == 0 && c->key[len] == 0;
+}
+
 struct rep_cnt *rep_tally_get(struct rep_tally *t, const char *key, size_t len)
 {
-	uint32_t h = fnv1a(key, len);
+	uint32_t h;
 	size_t j;
 
+	/* Lines of one invocation, one function, one minute come together:
+	 * the last key asked for is the likeliest next one. */
+	if (t->last && same_key(t->last, key, len))
+		return t->last;
+	h = fnv1a(key, len);
 	if ((t->n + 1) * 2 > t->n_slot && grow_slots(t) < 0)
 		return NULL;
 	for (j = h & (t->n_slot - 1); t->slot[j]; j = (j + 1) & (t->n_slot - 1)) {
-		struct rep_cnt *c = &t->v[t->slot[j] - 1];
-		if (c->hash == h && strncmp(c->key, key, len) == 0 && c->key[len] == 0)
-			return c;
+		if (SLOT_HASH(t->slot[j]) != h)
+			continue;
+		struct rep_cnt *c = &t->v[SLOT_IDX(t->slot[j])];
+		if (same_key(c, key, len))
+			return t->last = c;
 	}
 	if (t->n == t->cap) {
 		size_t nc = t->cap ? t->cap * 2 : 16;
@@ -55,13 +73,15 @@ struct rep_cnt *rep_tally_get(struct rep_tally *t, const char *key, size_t len)
 			return NULL;
 		t->v = v;
 		t->cap = nc;
+		t->last = NULL;
 	}
 	struct rep_cnt *c = &t->v[t->n];
 	*c = (struct rep_cnt){ .key = strndup(key, len), .hash = h };
 	if (!c->key)
 		return NULL;
-	t->slot[j] = (uint32_t)(++t->n);
-	return c;
+	t->slot[j] = SLOT(h, t->n);
+	t->n++;
+	return t->last = c;
 }
 
 const struct rep_cnt *rep_tally_find(const struct rep_tally *t, const char *key)
@@ -72,8 +92,10 @@ const struct rep_cnt *rep_tally_find(const struct rep_tally *t, const char *key)
 	if (!t->n_slot)
 		return NULL;
 	for (size_t j = h & (t->n_slot - 1); t->slot[j]; j = (j + 1) & (t->n_slot - 1)) {
-		const struct rep_cnt *c = &t->v[t->slot[j] - 1];
-		if (c->hash == h && strcmp(c->key, key) == 0)
+		if (SLOT_HASH(t->slot[j]) != h)
+			continue;
+		const struct rep_cnt *c = &t->v[SLOT_IDX(t->slot[j])];
+		if (strcmp(c->key, key) == 0)
 			return c;
 	}
 	return NULL;
