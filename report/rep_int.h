@@ -17,6 +17,7 @@ extern const char *const rep_act_names[RA_N];
  * table's own use (invocations of a function or a minute). */
 struct rep_cnt {
 	char *key;
+	size_t len; /* of key */
 	uint64_t n[RA_N];
 	uint64_t aux, aux2;
 	uint32_t hash;

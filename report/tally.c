@@ -44,7 +44,7 @@ static int grow_slots(struct rep_tally *t)
 
 static bool same_key(const struct rep_cnt *c, const char *key, size_t len)
 {
-	return memcmp(c->key, key, len) == 0 && c->key[len] == 0;
+	return c->len == len && memcmp(c->key, key, len) == 0;
 }
 
 struct rep_cnt *rep_tally_get(struct rep_tally *t, const char *key, size_t len)
@@ -77,6 +77,8 @@ struct rep_cnt *rep_tally_get(struct rep_tally *t, const char *key, size_t len)
 	}
 	struct rep_cnt *c = &t->v[t->n];
 	*c = (struct rep_cnt){ .key = strndup(key, len), .hash = h };
+	/* A key with a NUL inside is kept as far as the NUL, and matched so. */
+	c->len = c->key ? strlen(c->key) : 0;
 	if (!c->key)
 		return NULL;
 	t->slot[j] = SLOT(h, t->n);
