@@ -336,6 +336,16 @@ static void record_json(FILE *f, const char *json)
 	esc(f, pretty ? pretty : json);
 }
 
+/* Time order; lines of one time stay in the order they were read. */
+static int by_time(const void *a, const void *b)
+{
+	const struct rep_rec *x = *(const struct rep_rec *const *)a;
+	const struct rep_rec *y = *(const struct rep_rec *const *)b;
+	int c = strcmp(x->ts, y->ts);
+
+	return c ? c : x < y ? -1 : x > y;
+}
+
 static void violations(FILE *f, const struct rep *r)
 {
 	fprintf(f,
@@ -344,10 +354,18 @@ static void violations(FILE *f, const struct rep *r)
 		"<th>action</th><th>type</th><th>what (open for the full record)</th></tr>"
 		"</thead><tbody>",
 		(unsigned long long)rep_total_violations(r));
-	for (size_t i = 0; i < r->n_recs; i++) {
-		const struct rep_rec *x = &r->recs[i];
+	_cleanup_free_ const struct rep_rec **v = malloc((r->n_recs + 1) * sizeof *v);
+	/* One day's log shows times only; a longer one needs the dates. */
+	bool one_day = strncmp(r->first_ts, r->last_ts, 10) == 0;
+
+	for (size_t i = 0; v && i < r->n_recs; i++)
+		v[i] = &r->recs[i];
+	if (v)
+		qsort(v, r->n_recs, sizeof *v, by_time);
+	for (size_t i = 0; v && i < r->n_recs; i++) {
+		const struct rep_rec *x = v[i];
 		fputs("<tr class=viol><td>", f);
-		esc(f, strlen(x->ts) > 11 ? x->ts + 11 : x->ts);
+		esc(f, one_day && strlen(x->ts) > 11 ? x->ts + 11 : x->ts);
 		fputs("</td><td>", f);
 		esc(f, x->function);
 		fputs("</td><td class=\"a-", f);

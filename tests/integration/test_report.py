@@ -385,3 +385,40 @@ def test_learn_notes_and_empty(tmp_path):
     assert "not (only) from audit runs" in p.stderr and "1 actions were blocked" in p.stderr
     pol.write_text(p.stdout)
     assert fnguard("check", pol).returncode == 0, p.stdout  # a newline in a path stays quoted
+
+
+def on_a_tty(argv, env):
+    """Output of argv run with a pseudo-terminal as its stdout."""
+    import pty
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(argv[0], argv, env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    return out
+
+
+def test_report_colour_only_on_a_tty_and_no_escapes_from_the_log(tmp_path):
+    log = tmp_path / "l.jsonl"
+    log.write_text(json.dumps({
+        "ts": "2026-11-22T10:00:00.000Z", "event": "invoke", "action": "kill",
+        "function": "f", "pid": 1, "attack": "xss", "source": "aws:sns",
+        "payload": "\x1b]0;owned\x07\x1b[2J\u009b31mevil"}) + "\n")
+    out = on_a_tty([FNGUARD, "report", str(log)], base_env())
+    assert b"\x1b[1m" in out and b"\x1b[31m" in out, out  # bold, red
+    # The payload's own escapes (OSC title, clear screen, an 8-bit CSI)
+    # reach the terminal as '?', never as control sequences.
+    assert b"\x1b]" not in out and b"\x1b[2J" not in out and "\u009b".encode() not in out
+    assert b"?]0;owned??[2J?31mevil" in out, out
+    plain = on_a_tty([FNGUARD, "report", str(log)], base_env(NO_COLOR="1"))
+    assert b"\x1b" not in plain, plain
