@@ -212,19 +212,16 @@ int rep_write_text(const struct rep *r, FILE *f, bool color)
 	struct out o = { f, color };
 	uint64_t viol = rep_total_violations(r);
 
-	fprintf(f, "%sfnguard report%s: %llu lines read, %llu fnguard lines", col(&o, BOLD),
+	fprintf(f, "%sfnguard report%s: %llu lines read, %llu from fnguard\n", col(&o, BOLD),
 		col(&o, RESET), (unsigned long long)r->lines, (unsigned long long)r->fng);
-	if (r->skipped)
-		fprintf(f, ", %llu other lines skipped", (unsigned long long)r->skipped);
-	if (r->filtered)
-		fprintf(f, ", %llu filtered out", (unsigned long long)r->filtered);
-	fputc('\n', f);
+	if (r->skipped || r->filtered)
+		fprintf(f, "  %llu other lines skipped, %llu filtered out by --since/--function\n",
+			(unsigned long long)r->skipped, (unsigned long long)r->filtered);
 	if (r->first_ts[0])
 		fprintf(f, "from %s to %s\n", r->first_ts, r->last_ts);
-	fprintf(f,
-		"runs %llu, invocations %llu, violations %s%llu%s (kill %llu, deny %llu, audit "
-		"%llu)\n",
-		(unsigned long long)r->runs, (unsigned long long)rep_total_invocations(r),
+	fprintf(f, "runs %llu, invocations %llu\n", (unsigned long long)r->runs,
+		(unsigned long long)rep_total_invocations(r));
+	fprintf(f, "violations %s%llu%s: kill %llu, deny %llu, audit %llu\n",
 		viol ? col(&o, RED) : "", (unsigned long long)viol, viol ? col(&o, RESET) : "",
 		(unsigned long long)r->by_act[RA_KILL], (unsigned long long)r->by_act[RA_DENY],
 		(unsigned long long)r->by_act[RA_AUDIT]);
