@@ -272,13 +272,14 @@ int rep_line_parse(const char *line, size_t len, struct rep_line *out)
 	const char *end = line + len;
 	const char *s;
 
-	while (end > line && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	if (end == line || end[-1] != '}')
+	/* The object runs from the first '{' to the last '}': what exports
+	 * put around it (a timestamp and request id before, `aws logs
+	 * filter-log-events --output text`'s timestamp after) has neither in
+	 * practice, and a line that is not ours fails the checks below. */
+	const char *close = memrchr(line, '}', len);
+	if (!close)
 		return 0;
-	/* The object starts at the first '{': a prefix (an export's
-	 * timestamp and request id) never contains one in practice, and a
-	 * line that is not ours fails the checks below anyway. */
+	end = close + 1;
 	s = memchr(line, '{', (size_t)(end - line));
 	if (!s || parse_object(s, end, out) < 0)
 		return 0;

@@ -27,6 +27,10 @@ UNIT_SUITE(report_line_kinds)
 		  "\"deny\"}",
 		  1 },
 		{ "{\"ts\":\"t\",\"event\":\"dns\",\"action\":\"deny\"}\r", 1 },
+		/* filter-log-events --output text: the timestamp after the message */
+		{ "EVENTS\t1\t17\ts\t{\"ts\":\"t\",\"event\":\"dns\",\"action\":\"deny\"}"
+		  "\t1795455449",
+		  1 },
 		{ "", 0 },
 		{ "garbage", 0 },
 		{ "{", 0 },
