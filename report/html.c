@@ -207,11 +207,12 @@ static void svg_bars(FILE *f, const char *id, const char *title, const struct re
 
 	if (!v)
 		return;
-	for (size_t i = 0; i < t->n && n < TOP_BARS; i++, n++)
+	/* Sorted by violations: the bars stop at the first clean entry. */
+	for (size_t i = 0; i < t->n && n < TOP_BARS && rep_cnt_viol(v[i]); i++, n++)
 		if (rep_cnt_viol(v[i]) > max)
 			max = rep_cnt_viol(v[i]);
 	fprintf(f, "<div class=panel><h2>%s</h2>", title);
-	if (!n || !rep_cnt_viol(v[0])) {
+	if (!n) {
 		fputs("<p class=mute>no violations</p></div>", f);
 		return;
 	}

@@ -42,6 +42,15 @@ static size_t seq_len(const unsigned char *s)
 	return n;
 }
 
+/* Bidirectional overrides and isolates (U+202A..U+202E, U+2066..U+2069)
+ * would reorder what the terminal shows after them. */
+static bool bidi(const unsigned char *p, size_t n)
+{
+	return n == 3 && p[0] == 0xe2 &&
+	       ((p[1] == 0x80 && p[2] >= 0xaa && p[2] <= 0xae) ||
+		(p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9));
+}
+
 /* Prints s in exactly width columns (cut with "…", padded with spaces;
  * right-aligned when right), with control characters shown as '?'. */
 static void cell(FILE *f, const char *s, int width, bool right)
@@ -63,7 +72,7 @@ static void cell(FILE *f, const char *s, int width, bool right)
 		}
 		/* C0, DEL and C1 (U+0080..U+009F) controls: CSI is one of them. */
 		if (*p < 0x20 || *p == 0x7f || (n == 1 && *p >= 0x80) ||
-		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0))
+		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) || bidi(p, n))
 			fputc('?', f);
 		else
 			fwrite(p, 1, n, f);

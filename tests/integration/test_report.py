@@ -413,12 +413,12 @@ def test_report_colour_only_on_a_tty_and_no_escapes_from_the_log(tmp_path):
     log.write_text(json.dumps({
         "ts": "2026-11-22T10:00:00.000Z", "event": "invoke", "action": "kill",
         "function": "f", "pid": 1, "attack": "xss", "source": "aws:sns",
-        "payload": "\x1b]0;owned\x07\x1b[2J\u009b31mevil"}) + "\n")
+        "payload": "\x1b]0;owned\x07\x1b[2J\u009b31mevil\u202egnp.exe"}) + "\n")
     out = on_a_tty([FNGUARD, "report", str(log)], base_env())
     assert b"\x1b[1m" in out and b"\x1b[31m" in out, out  # bold, red
-    # The payload's own escapes (OSC title, clear screen, an 8-bit CSI)
-    # reach the terminal as '?', never as control sequences.
+    # The payload's own escapes (OSC title, clear screen, an 8-bit CSI, a
+    # right-to-left override) reach the terminal as '?', never as controls.
     assert b"\x1b]" not in out and b"\x1b[2J" not in out and "\u009b".encode() not in out
-    assert b"?]0;owned??[2J?31mevil" in out, out
+    assert b"?]0;owned??[2J?31mevil?gnp.exe" in out, out
     plain = on_a_tty([FNGUARD, "report", str(log)], base_env(NO_COLOR="1"))
     assert b"\x1b" not in plain, plain
