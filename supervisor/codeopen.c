@@ -516,6 +516,16 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 					s->violation = true;
 				return;
 			}
+		} else if (log_writes(s->log, "allow")) {
+			/* With log.allowed, the code files a run loads are
+			 * what `fnguard learn` makes the code paths from. */
+			cJSON *ev = sup_event(s, "code", "allow", tid);
+			if (ev) {
+				cJSON_AddStringToObject(ev, "path", real);
+				log_emit(s->log, ev);
+			}
+		} else {
+			log_count(s->log, "code", "allow");
 		}
 	}
 	if (hand_over(s, req->id, fd, flags))
