@@ -369,6 +369,9 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 							   : "forced with --tier preload");
 	}
 	cJSON_AddBoolToObject(f, "runtime_api_proxy", s->rt != NULL);
+	const char *vc = sup_code_cache_state(s->code);
+	if (vc)
+		cJSON_AddStringToObject(f, "code_cache", vc);
 	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
