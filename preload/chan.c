@@ -25,8 +25,10 @@
  * moved since to their old one. */
 #if defined(__x86_64__)
 __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
+__asm__(".symver dladdr,dladdr@GLIBC_2.2.5");
 #elif defined(__aarch64__)
 __asm__(".symver dlsym,dlsym@GLIBC_2.17");
+__asm__(".symver dladdr,dladdr@GLIBC_2.17");
 #endif
 
 extern int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *);
@@ -87,6 +89,12 @@ __attribute__((constructor)) static void fngp_init(void)
 	save(FNGP_ENV_LIB, lib, sizeof lib, NULL);
 	save(FNGP_ENV_CODE, code_exts, sizeof code_exts, &have_code);
 	save(FNGP_ENV_DNS, dns, sizeof dns, &have_dns);
+	Dl_info self;
+	if (!lib[0] && dladdr((void *)fngp_init, &self) && self.dli_fname &&
+	    self.dli_fname[0] == '/')
+		/* Started with LD_PRELOAD but without our variable: our own
+		 * file, so that children still get the interposer. */
+		snprintf(lib, sizeof lib, "%s", self.dli_fname);
 	char *end = NULL;
 	long fd = strtol(fdv, &end, 10);
 	int type = 0;
