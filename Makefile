@@ -124,6 +124,12 @@ $(BUILD)/tests/helpers/%: tests/helpers/%.c $(wildcard tests/helpers/*.h)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lpthread
 
+# static_exec stands for a statically linked program (Go): no dynamic
+# loader, so no LD_PRELOAD interposer.
+$(BUILD)/tests/helpers/static_exec: tests/helpers/static_exec.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
+
 # insp_bench runs the event inspection, so it links the library.
 $(BUILD)/tests/helpers/insp_bench: tests/helpers/insp_bench.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
