@@ -58,7 +58,8 @@ struct channel {
 };
 
 struct sup_preload {
-	int reg; /* our end of the inherited socket */
+	int reg;        /* our end of the inherited socket */
+	bool subreaper; /* PR_SET_CHILD_SUBREAPER took */
 	struct channel ch[MAX_CHANNELS];
 	size_t n;
 	struct fngp_req *req; /* one buffer: questions are served one at a time */
@@ -179,11 +180,9 @@ int sup_preload_launch(struct sup *s, const char *lib, const char *path, char *c
 	p->reg = -1;
 	s->pre = p;
 	/* Orphans of the workload become ours, not init's: a kill verdict
-	 * must reach every descendant. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
-		snprintf(err, errlen, "prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
-		return -errno;
-	}
+	 * must reach every descendant. Where it is refused, the start event
+	 * says what is lost (sup_preload_limits). */
+	p->subreaper = prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(err, errlen, "socketpair: %s", strerror(errno));
 		return -errno;
@@ -222,6 +221,17 @@ int sup_preload_launch(struct sup *s, const char *lib, const char *path, char *c
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	s->child = pid;
 	return 0;
+}
+
+void sup_preload_limits(const struct sup *s, cJSON *arr)
+{
+	for (size_t i = 0; sup_preload_tier_limits[i]; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(sup_preload_tier_limits[i]));
+	if (s->pre && !s->pre->subreaper)
+		cJSON_AddItemToArray(
+			arr, cJSON_CreateString("preload tier: prctl(PR_SET_CHILD_SUBREAPER) is "
+						"refused here: a process whose parent exited is "
+						"not fnguard's and escapes a kill"));
 }
 
 void sup_preload_free(struct sup_preload *p)

@@ -10,11 +10,16 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 struct sup;
 struct sup_preload;
 
 /* What this tier does not stop: for the start event and probe. */
 extern const char *const sup_preload_tier_limits[];
+
+/* Appends the tier's limits for this run to a JSON array (start event). */
+void sup_preload_limits(const struct sup *s, cJSON *arr);
 
 /* Finds the library: $FNGUARD_PRELOAD, else ../lib/ or the directory of
  * the fnguard binary. 0 or -ENOENT with err set. */

@@ -375,8 +375,8 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
-	for (size_t i = 0; s->pre && sup_preload_tier_limits[i]; i++)
-		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_preload_tier_limits[i]));
+	if (s->pre)
+		sup_preload_limits(s, lim);
 	if (s->pol->network.present) {
 		cJSON_AddItemToArray(lim, cJSON_CreateString("data sent over an allowed connection "
 							     "is not inspected"));

@@ -14,6 +14,7 @@ import pytest
 
 import test_code
 import test_exec
+import test_log
 import test_net_world as net_cases
 import test_rtapi
 from conftest import (EXIT_FNGUARD_FAILED, EXIT_VIOLATION, FNGUARD, NODE, PY, TIMEOUT, Runner,
@@ -191,10 +192,18 @@ CODE_CASES = [
 ]
 
 
+LOG_CASES = [
+    "test_exec_line_fields_and_counts", "test_secrets_never_logged",
+    "test_secrets_in_start_argv_and_kill_line", "test_no_empty_or_partial_lines",
+]
+MODULES = {"exec": test_exec, "code": test_code, "log": test_log}
+
+
 @pytest.mark.parametrize("case", [("exec", c) for c in EXEC_CASES] +
-                         [("code", c) for c in CODE_CASES], ids=lambda c: c[1])
+                         [("code", c) for c in CODE_CASES] + [("log", c) for c in LOG_CASES],
+                         ids=lambda c: c[1])
 def test_kernel_tier_case(tmp_path, case):
-    fn = getattr(test_exec if case[0] == "exec" else test_code, case[1])
+    fn = getattr(MODULES[case[0]], case[1])
     args = {"run_fnguard": PreloadRunner(tmp_path), "tmp_path": tmp_path, "kernel_tier": None}
     fn(**{k: v for k, v in args.items() if k in inspect.signature(fn).parameters})
 
