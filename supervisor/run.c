@@ -476,59 +476,7 @@ static int prepare(const struct run_opts *o, struct policy **pol, char sha[65],
 	return rc;
 }
 
-/* The kernel tier's launch: the filter, the seized child, its listener.
- * 0 or an exit code (the message is printed). */
-static int launch_kernel(struct sup *s, struct sup_launch *l, const struct sup_filter_opts *fo,
-			 const char *tier_opt, bool *step_down)
-{
-	char err[256];
-	struct sock_fprog prog;
-
-	if (sup_filter_build(fo, &prog, err, sizeof err) < 0) {
-		die_hint(err, NULL);
-		return SUP_EXIT_FAILURE;
-	}
-	l->prog = &prog;
-	if (sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) < 0) {
-		sup_filter_free(&prog);
-		die_hint("seccomp(SECCOMP_GET_NOTIF_SIZES) failed", NULL);
-		return SUP_EXIT_FAILURE;
-	}
-	int rc = sup_launch(l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
-	sup_filter_free(&prog);
-	if (rc < 0 && !s->caps->ptrace && strcmp(tier_opt, "auto") == 0 &&
-	    s->pol->require != POL_TIER_KERNEL) {
-		/* Only the launch finds out that ptrace is refused; the child
-		 * never ran. Step down, said in the start event. */
-		*step_down = true;
-		return 0;
-	}
-	if (rc < 0) {
-		die_hint(err,
-			 !s->caps->ptrace
-				 ? "the kernel tier needs ptrace of its own child: in docker add "
-				   "--cap-add SYS_PTRACE, and check "
-				   "/proc/sys/kernel/yama/ptrace_scope (3 forbids it)"
-				 : "run `fnguard probe` to see what this kernel allows");
-		return SUP_EXIT_FAILURE;
-	}
-	if (s->pol->network.present && !s->caps->pidfd_getfd && !fo->broker) {
-		/* pidfd_getfd works on ourselves but not on the child (an LSM
-		 * rule): the filter was built without the broker, and every
-		 * network decision needs a copy of the workload's socket.
-		 * Nothing has run yet: the child waits at its first execve. */
-		kill(s->child, SIGKILL);
-		waitpid(s->child, NULL, __WALL);
-		die_hint("network rules need pidfd_getfd(2) on the workload, which is refused "
-			 "here although it works on fnguard itself",
-			 "check the LSM (Yama ptrace_scope, AppArmor ptrace rules) that "
-			 "refuses it");
-		return SUP_EXIT_FAILURE;
-	}
-	tracee_get(s->tt, s->child, true);
-	return 0;
-}
-
+/* The preload tier's launch (preload.h); 0 or an exit code. */
 static int launch_preload(struct sup *s, const struct sup_launch *l)
 {
 	char err[PATH_MAX + 128], lib[PATH_MAX];
@@ -539,6 +487,15 @@ static int launch_preload(struct sup *s, const struct sup_launch *l)
 		return SUP_EXIT_FAILURE;
 	}
 	return 0;
+}
+
+/* Only the kernel tier's launch finds out that ptrace is refused (the
+ * child never ran): under --tier auto, and unless the policy requires the
+ * kernel tier, that is a step down to preload, named in the start event. */
+static bool step_down(const struct sup *s, const struct run_opts *o)
+{
+	return !s->caps->ptrace && strcmp(o->tier, "auto") == 0 &&
+	       s->pol->require != POL_TIER_KERNEL;
 }
 
 static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_path,
@@ -555,45 +512,86 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		/* The in-process probe's answer: launch confirms it below. */
 		.broker = !preload && s->pol->network.present && !s->caps->pidfd_getfd,
 	};
+	struct sock_fprog prog = { 0 };
 
+	if (!preload && sup_filter_build(&fo, &prog, err, sizeof err) < 0) {
+		die_hint(err, NULL);
+		return SUP_EXIT_FAILURE;
+	}
+	l.prog = &prog;
 	int sfd = setup_signals(&l.child_mask);
 	if (sfd < 0) {
+		sup_filter_free(&prog);
 		die_hint("cannot set up signal handling", NULL);
 		return SUP_EXIT_FAILURE;
 	}
 	s->sig_fd = sfd;
+	if (!preload && sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) < 0) {
+		sup_filter_free(&prog);
+		die_hint("seccomp(SECCOMP_GET_NOTIF_SIZES) failed", NULL);
+		return SUP_EXIT_FAILURE;
+	}
 	if (s->pol->code.present && sup_code_open(s, err, sizeof err) < 0) {
+		sup_filter_free(&prog);
 		die_hint(err, "fnguard check POLICY shows every problem with the code rules");
 		return SUP_EXIT_FAILURE;
 	}
 	if (s->pol->network.present && netdns_open(s, &s->dns, err, sizeof err) < 0) {
+		sup_filter_free(&prog);
 		die_hint(err, NULL);
 		return SUP_EXIT_FAILURE;
 	}
 	struct rtapi_hooks hooks;
 	int rc = sup_invoke_open(s, &s->inv, &hooks, err, sizeof err);
 	if (rc < 0) {
+		sup_filter_free(&prog);
 		die_hint(err, "fnguard check POLICY shows every problem with the rule files");
 		return SUP_EXIT_FAILURE;
 	}
 	rc = rtapi_open(s, &hooks, &s->rt, err, sizeof err);
 	if (rc < 0) {
+		sup_filter_free(&prog);
 		die_hint(err, "AWS_LAMBDA_RUNTIME_API must be HOST:PORT, as Lambda sets it");
 		return SUP_EXIT_FAILURE;
 	}
 	if (fo.broker && sup_broker_open(s) < 0) {
+		sup_filter_free(&prog);
 		die_hint("out of memory", NULL);
 		return SUP_EXIT_FAILURE;
 	}
-	bool step_down = false;
-	rc = preload ? 0 : launch_kernel(s, &l, &fo, o->tier, &step_down);
-	if (rc == 0 && (preload || step_down)) {
+	rc = preload ? 0 : sup_launch(&l, s->caps, &s->child, &s->notify_fd, err, sizeof err);
+	sup_filter_free(&prog);
+	if (rc < 0 && step_down(s, o)) {
 		sup_broker_free(s);
+		preload = true;
 		tier = "preload";
-		rc = launch_preload(s, &l);
 	}
-	if (rc != 0)
+	if (preload && (rc = launch_preload(s, &l)) != 0)
 		return rc;
+	if (rc < 0) {
+		die_hint(err,
+			 !s->caps->ptrace
+				 ? "the kernel tier needs ptrace of its own child: in docker add "
+				   "--cap-add SYS_PTRACE, and check "
+				   "/proc/sys/kernel/yama/ptrace_scope (3 forbids it)"
+				 : "run `fnguard probe` to see what this kernel allows");
+		return SUP_EXIT_FAILURE;
+	}
+	if (!preload && s->pol->network.present && !s->caps->pidfd_getfd && !fo.broker) {
+		/* pidfd_getfd works on ourselves but not on the child (an LSM
+		 * rule): the filter was built without the broker, and every
+		 * network decision needs a copy of the workload's socket.
+		 * Nothing has run yet: the child waits at its first execve. */
+		kill(s->child, SIGKILL);
+		waitpid(s->child, NULL, __WALL);
+		die_hint("network rules need pidfd_getfd(2) on the workload, which is refused "
+			 "here although it works on fnguard itself",
+			 "check the LSM (Yama ptrace_scope, AppArmor ptrace rules) that "
+			 "refuses it");
+		return SUP_EXIT_FAILURE;
+	}
+	if (!preload)
+		tracee_get(s->tt, s->child, true);
 	log_start(s, tier, policy_path, sha, o);
 	/* The workload waits at its first execve: findings come first. */
 	if (s->code)
