@@ -551,6 +551,11 @@ bool rules_is_code_file(const char *path)
 	return path && ext_in(path_ext(path), default_exts);
 }
 
+const char *const *rules_code_exts(void)
+{
+	return default_exts;
+}
+
 static int match_once(struct rules_scanner *sc, const struct rule *ru, const char *buf, size_t len,
 		      size_t start)
 {

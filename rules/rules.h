@@ -98,4 +98,7 @@ size_t rules_jit_size(const struct rules *r, size_t i);
  * .py .js .mjs .cjs .rb .php .pl .sh). */
 bool rules_is_code_file(const char *path);
 
+/* That list, NULL-terminated (static). */
+const char *const *rules_code_exts(void);
+
 #endif

@@ -95,23 +95,19 @@ int sup_preload_find(char *out, size_t size, char *err, size_t errlen)
 	return -ENOENT;
 }
 
-/* ".py:.js:...:.pyc": which opens the interposer asks about. */
+/* ".py:.js:...:.pyc": which opens the interposer asks about (the code
+ * extensions and the bytecode caches, as sup_code_check judges them). */
 static void code_exts(char *out, size_t size)
 {
-	static const char *const ext[] = { ".py",  ".js", ".mjs", ".cjs", ".rb",
-					   ".php", ".pl", ".sh",  ".pyc" };
+	const char *const *ext = rules_code_exts();
 	size_t used = 0;
 
 	out[0] = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(ext); i++) {
-		/* rules_is_code_file is the authority; the list only saves a
-		 * round trip for everything else. */
-		char probe[16];
-		snprintf(probe, sizeof probe, "x%s", ext[i]);
-		if (i + 1 < ARRAY_SIZE(ext) && !rules_is_code_file(probe))
-			continue;
-		used += (size_t)snprintf(out + used, size - used, "%s%s", used ? ":" : "", ext[i]);
-	}
+	/* The list is a few dozen bytes; size is ample. */
+	for (size_t i = 0; ext[i] && used < size; i++)
+		used += (size_t)snprintf(out + used, size - used, "%s:", ext[i]);
+	if (used < size)
+		snprintf(out + used, size - used, ".pyc");
 }
 
 static bool is_ours(const char *e)
