@@ -17,8 +17,9 @@
 #    the private dockerd only, and on it the users' tools/docker/Dockerfile,
 #    unchanged, with the layer zip, a handler and its policy;
 # 5. runs it with --network none (only loopback: nothing can leave the
-#    machine), once with and once without --cap-add SYS_PTRACE, and checks
-#    the invocations (tools/docker/check.py prints the report).
+#    machine), with and without --cap-add SYS_PTRACE, and as on Lambda
+#    (seccomp and ptrace refused, read-only root: the preload tier), and
+#    checks the invocations (tools/docker/check.py prints the report).
 # Exits non-zero on any failed expectation.
 set -eu
 
@@ -72,7 +73,7 @@ cleanup() {
 	rc=$?
 	trap - EXIT INT TERM
 	if [ -S "$B/docker.sock" ]; then
-		for c in fnguard-test-ptrace fnguard-test-noptrace; do
+		for c in fnguard-test-ptrace fnguard-test-noptrace fnguard-test-lambda; do
 			docker rm -f "$c" >/dev/null 2>&1 || true
 		done
 	fi

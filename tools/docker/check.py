@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """The checks of `make docker-test` (started by tools/docker-test.sh, with
-DOCKER_HOST pointing at its private dockerd): run the test image twice, with
-and without --cap-add SYS_PTRACE, always with --network none (loopback only),
-and through the emulator's invoke endpoint (reached with `docker exec`) show
+DOCKER_HOST pointing at its private dockerd): run the test image three times
+— with and without --cap-add SYS_PTRACE, and "as on Lambda": a seccomp
+profile that refuses seccomp(2) and ptrace(2) with EPERM, as public reports
+say Lambda does, on a read-only root filesystem — always with --network
+none (loopback only), and through the emulator's invoke endpoint (reached
+with `docker exec`) show
 
   (a) a normal invocation works;
   (b) a handler that runs /usr/bin/id under `exec: allow: []` fails the
@@ -12,7 +15,9 @@ and through the emulator's invoke endpoint (reached with `docker exec`) show
       as [REDACTED:...]), and one that connects to 203.0.113.7:443 is
       killed with a `connect` line;
   (d) the tier and pidfd_getfd / network_sockets that `fnguard probe --json`
-      reports inside the container, and the start event's socket_broker.
+      reports inside the container, and the start event's socket_broker:
+      the kernel tier in the first two, the preload tier (the layer's
+      libfnguard-preload.so) in the third.
 
 Prints a short report; exits 1 on any failed expectation.
 
@@ -91,15 +96,30 @@ def violation(r):
             and r["json"].get("errorType") == "Security.Violation")
 
 
-def run_mode(image, ptrace):
-    label = "--cap-add SYS_PTRACE" if ptrace else "docker's defaults (no SYS_PTRACE)"
-    name = "fnguard-test-" + ("ptrace" if ptrace else "noptrace")
+# Everything allowed but seccomp(2) and ptrace(2), which fail with EPERM.
+LAMBDA_PROFILE = {"defaultAction": "SCMP_ACT_ALLOW",
+                  "syscalls": [{"names": ["seccomp", "ptrace"], "action": "SCMP_ACT_ERRNO",
+                                "errnoRet": 1}]}
+MODES = {
+    "ptrace": "--cap-add SYS_PTRACE",
+    "noptrace": "docker's defaults (no SYS_PTRACE)",
+    "lambda": "as on Lambda: seccomp and ptrace refused, read-only root",
+}
+
+
+def run_mode(image, mode, profile):
+    label = MODES[mode]
+    ptrace = mode == "ptrace"
+    tier = "preload" if mode == "lambda" else "kernel"
+    name = "fnguard-test-" + mode
     print(f"\n== {label}")
     docker("rm", "-f", name, check_rc=False)
     args = ["run", "-d", "--name", name, "--network", "none",
             "-e", f"AWS_SECRET_ACCESS_KEY={SECRET}", "-e", "AWS_ACCESS_KEY_ID=AKIAFNGUARDTEST00000"]
     if ptrace:
         args += ["--cap-add", "SYS_PTRACE"]
+    if mode == "lambda":
+        args += ["--security-opt", f"seccomp={profile}", "--read-only", "--tmpfs", "/tmp"]
     docker(*args, image)
     res = {"mode": label}
     try:
@@ -109,10 +129,11 @@ def run_mode(image, ptrace):
         print(f"  probe: tier={probe['tier']} pidfd_getfd={probe['pidfd_getfd']} "
               f"network_sockets={probe['network_sockets']} ptrace={probe['ptrace']} "
               f"seccomp_user_notif={probe['seccomp_user_notif']}")
-        check(probe["tier"] == "kernel", "probe: tier kernel")
-        check(probe["pidfd_getfd"] is ptrace, f"probe: pidfd_getfd {ptrace}")
-        check(probe["network_sockets"] == ("pidfd_getfd" if ptrace else "broker"),
-              "probe: network_sockets")
+        check(probe["tier"] == tier, f"probe: tier {tier}")
+        if mode != "lambda":
+            check(probe["pidfd_getfd"] is ptrace, f"probe: pidfd_getfd {ptrace}")
+            check(probe["network_sockets"] == ("pidfd_getfd" if ptrace else "broker"),
+                  "probe: network_sockets")
         ifaces = docker("exec", name, "/usr/bin/python3", "-c",
                         "import socket; print(' '.join(n for _, n in socket.if_nameindex()))"
                         ).stdout.split()
@@ -148,12 +169,17 @@ def run_mode(image, ptrace):
 
         events, text = fnguard_events(name)
         starts = [e for e in events if e["event"] == "start"]
-        check(starts and all(e["tier"] == "kernel" for e in starts), "start events: tier kernel")
+        check(starts and all(e["tier"] == tier for e in starts), f"start events: tier {tier}")
         if starts:
             feats = starts[0].get("features", {})
             res["socket_broker"] = feats.get("socket_broker")
             print(f"  start event: tier={starts[0]['tier']} features={json.dumps(feats)}")
-            check(feats.get("socket_broker") is (not ptrace), "start: socket_broker")
+            if mode == "lambda":
+                print(f"  start event: tier_reason={starts[0].get('tier_reason')}")
+                check(any("raw" in lim for lim in starts[0].get("limits", [])),
+                      "start: the preload tier's limits are named")
+            else:
+                check(feats.get("socket_broker") is (not ptrace), "start: socket_broker")
             check(feats.get("runtime_api_proxy") is True, "start: runtime_api_proxy")
         kills = [e for e in events if e.get("action") == "kill" and e["event"] != "exit"]
         for e in kills:
@@ -188,7 +214,11 @@ def run_mode(image, ptrace):
 def main():
     image = sys.argv[1]
     print(f"docker-test: image {image}, containers with --network none")
-    rows = [run_mode(image, True), run_mode(image, False)]
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="fnguard-lambda-") as prof:
+        json.dump(LAMBDA_PROFILE, prof)
+        prof.flush()
+        rows = [run_mode(image, m, prof.name) for m in MODES]
     print("\n| container | tier | pidfd_getfd | network_sockets | start socket_broker |")
     print("|---|---|---|---|---|")
     for r in rows:
