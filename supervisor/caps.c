@@ -148,7 +148,7 @@ static void probe_actions(struct sup_caps *c)
 	}
 }
 
-static void probe_cgroup2(struct sup_caps *c)
+void sup_probe_cgroup2(struct sup_caps *c)
 {
 	_cleanup_file_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[1024];
@@ -213,7 +213,7 @@ void sup_probe(struct sup_caps *c, bool full)
 	}
 	c->full = true;
 	probe_in_child(c);
-	probe_cgroup2(c);
+	sup_probe_cgroup2(c);
 	probe_bpf(c);
 }
 
@@ -263,6 +263,8 @@ cJSON *sup_caps_json(const struct sup_caps *c)
 	if (c->cgroup2)
 		cJSON_AddStringToObject(o, "cgroup2_mount", c->cgroup2_mount);
 	cJSON_AddBoolToObject(o, "bpf", c->bpf);
+	/* What network.engine: auto picks (a policy may still ask for either). */
+	cJSON_AddStringToObject(o, "network_engine", c->cgroup2 && c->bpf ? "bpf" : "notify");
 	cJSON_AddBoolToObject(o, "root", c->running_as_root);
 	cJSON *lim = cJSON_AddArrayToObject(o, "limits");
 	for (size_t i = 0; tier && sup_kernel_tier_limits[i]; i++)
@@ -299,6 +301,9 @@ void sup_caps_print(const struct sup_caps *c)
 	printf("cgroup v2             %s%s%s\n", yesno(c->cgroup2), c->cgroup2 ? " at " : "",
 	       c->cgroup2 ? c->cgroup2_mount : "");
 	printf("eBPF cgroup programs  %s\n", yesno(c->bpf));
+	printf("network engine (auto) %s\n",
+	       c->cgroup2 && c->bpf ? "bpf (cgroup programs judge connects in the kernel)"
+				    : "notify (the supervisor judges connects)");
 	printf("running as root       %s\n", yesno(c->running_as_root));
 	if (tier) {
 		printf("tier                  %s\n", tier);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -18,7 +19,7 @@
 #include "sys.h"
 
 /* Steps of the child, reported back when one fails. */
-enum step { ST_OK, ST_PDEATHSIG, ST_SETSID, ST_CAPS, ST_NNP, ST_SECCOMP };
+enum step { ST_OK, ST_PDEATHSIG, ST_SETSID, ST_CAPS, ST_NNP, ST_SECCOMP, ST_CGROUP };
 
 static const char *const step_names[] = {
 	[ST_OK] = "ok",
@@ -27,6 +28,7 @@ static const char *const step_names[] = {
 	[ST_CAPS] = "dropping capabilities",
 	[ST_NNP] = "prctl(PR_SET_NO_NEW_PRIVS)",
 	[ST_SECCOMP] = "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER)",
+	[ST_CGROUP] = "unshare(CLONE_NEWCGROUP) in the workload's cgroup",
 };
 
 struct msg {
@@ -107,6 +109,16 @@ CHILD static void child_main(const struct sup_launch *l, pid_t parent, int sock)
 		child_fail(sock, ST_PDEATHSIG, errno);
 	if (getppid() != parent)
 		_exit(125); /* the supervisor died before PDEATHSIG was armed */
+	if (l->into_cgroup) {
+		/* The parent moves us into the cgroup, then says go: the new
+		 * namespace's root is that cgroup (needs CAP_SYS_ADMIN, so
+		 * before the capabilities go). */
+		char go;
+		if (read(sock, &go, 1) != 1)
+			_exit(125);
+		if (unshare(CLONE_NEWCGROUP) < 0)
+			child_fail(sock, ST_CGROUP, errno);
+	}
 	/* A session of its own: kill(0)/job control stay inside the workload. */
 	if (setsid() < 0)
 		child_fail(sock, ST_SETSID, errno);
@@ -185,6 +197,20 @@ int sup_launch(const struct sup_launch *l, struct sup_caps *caps, pid_t *child, 
 		snprintf(err, errlen, "ptrace(PTRACE_SEIZE) of the workload: %s", strerror(e));
 		caps->ptrace = false;
 		return -e;
+	}
+	if (l->into_cgroup) {
+		char pid_text[16];
+		int len = snprintf(pid_text, sizeof pid_text, "%d", (int)pid);
+		if (write(l->cgroup_procs, pid_text, (size_t)len) != len ||
+		    write(sv[0], "g", 1) != 1) {
+			int e = errno;
+			reap(pid);
+			close(sv[0]);
+			close(sv[1]);
+			snprintf(err, errlen, "moving the workload into its cgroup: %s",
+				 strerror(e));
+			return -e;
+		}
 	}
 	ssize_t n;
 	do

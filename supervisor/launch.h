@@ -18,6 +18,12 @@ struct sup_launch {
 	char *const *envp; /* borrowed */
 	const struct sock_fprog *prog;
 	sigset_t child_mask; /* signal mask the workload starts with */
+	/* The bpf network engine: the child is moved into the cgroup whose
+	 * cgroup.procs is open as cgroup_procs before it goes on, then gets
+	 * a cgroup namespace rooted there, so even a root workload cannot
+	 * move itself out of the programs' reach. */
+	bool into_cgroup;
+	int cgroup_procs;
 };
 
 /* Forks the child, seizes it with ptrace and receives the listener; the

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "filter.h"
 #include "codeopen.h"
+#include "netbpf.h"
 #include "netdns.h"
 #include "rtapi.h"
 #include "sup.h"
@@ -286,12 +287,13 @@ int sup_loop(struct sup *s)
 		struct pollfd p[2 + 260 + 256 + 256 + 40];
 		p[0] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = s->notify_fd, .events = POLLIN };
-		size_t nfd = 2, ndns = 0, nwait, nbrk, nrt;
+		size_t nfd = 2, ndns = 0, nwait, nbrk, nrt, nbpf;
 		if (s->dns)
 			nfd += ndns = netdns_pollfds(s->dns, p + 2, ARRAY_SIZE(p) - 2);
 		nfd += nwait = sup_net_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		nfd += nbrk = sup_broker_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		nfd += nrt = rtapi_pollfds(s->rt, p + nfd, ARRAY_SIZE(p) - nfd);
+		nfd += nbpf = sup_netbpf_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		int tmo = s->dns ? netdns_timeout(s->dns) : -1;
 		const int more[] = { sup_net_timeout(s), sup_broker_timeout(s) };
 		for (size_t i = 0; i < ARRAY_SIZE(more); i++)
@@ -311,6 +313,8 @@ int sup_loop(struct sup *s)
 			sup_broker_handle(s, p + 2 + ndns + nwait, nbrk);
 		if (s->rt)
 			rtapi_handle(s->rt, p + 2 + ndns + nwait + nbrk, nrt);
+		/* Verdicts of the bpf engine: `kill` sets s->violation. */
+		sup_netbpf_handle(s, p + 2 + ndns + nwait + nbrk + nrt, nbpf);
 		if (s->violation) {
 			sup_kill_workload(s); /* a refused name under action kill */
 			break;

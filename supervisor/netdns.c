@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "netbpf.h"
 #include "netdns.h"
 #include "stub.h"
 #include "sup.h"
@@ -107,8 +108,9 @@ static void learned(void *arg, const struct dns_query *q, const struct dns_answe
 		for (size_t i = 0; i < a->n_addrs; i++) {
 			struct pol_addr pa = { .family = a->addrs[i].family };
 			memcpy(pa.addr, a->addrs[i].addr, 16);
-			addrtab_add(s->addrs, &pa, q->name, idx,
-				    now + (int64_t)a->addrs[i].ttl * 1000 + DNS_GRACE_MS);
+			int64_t until = now + (int64_t)a->addrs[i].ttl * 1000 + DNS_GRACE_MS;
+			addrtab_add(s->addrs, &pa, q->name, idx, until);
+			sup_netbpf_learned(s, &pa, idx, until);
 		}
 	}
 	/* A name let through by audit or `log`: remember it for attribution
@@ -119,6 +121,11 @@ static void learned(void *arg, const struct dns_query *q, const struct dns_answe
 		addrtab_add(s->addrs, &pa, q->name, ADDRTAB_NO_RULE,
 			    now + (int64_t)a->addrs[i].ttl * 1000 + DNS_GRACE_MS);
 	}
+}
+
+const struct sockaddr_in *netdns_stub_addr(const struct netdns *d)
+{
+	return stub_addr(d->stub);
 }
 
 int netdns_open(struct sup *s, struct netdns **out, char *err, size_t errlen)

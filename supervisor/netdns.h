@@ -28,4 +28,7 @@ bool netdns_rewrite_source(struct netdns *d, ino_t ino, struct sockaddr_storage 
 
 struct redirect *netdns_find(struct netdns *d, ino_t ino);
 
+/* Where the stub listens (for the bpf engine's redirection). */
+const struct sockaddr_in *netdns_stub_addr(const struct netdns *d);
+
 #endif

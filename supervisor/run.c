@@ -19,6 +19,8 @@
 #include "filter.h"
 #include "codeopen.h"
 #include "launch.h"
+#include "bpfnet.h"
+#include "netbpf.h"
 #include "netdns.h"
 #include "rtapi.h"
 #include "rules.h"
@@ -349,6 +351,13 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 	cJSON_AddBoolToObject(f, "pidfd_getfd", s->caps->pidfd_getfd);
 	cJSON_AddBoolToObject(f, "socket_broker", s->brk != NULL);
 	cJSON_AddBoolToObject(f, "runtime_api_proxy", s->rt != NULL);
+	if (s->engine) {
+		cJSON_AddStringToObject(ev, "network_engine", s->engine);
+		if (s->engine_reason)
+			cJSON_AddStringToObject(ev, "network_engine_reason", s->engine_reason);
+		if (s->bpf)
+			cJSON_AddStringToObject(ev, "cgroup", bpfnet_cgroup_path(s->bpf));
+	}
 	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
@@ -454,15 +463,27 @@ static int prepare(const struct run_opts *o, struct policy **pol, char sha[65],
 static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_path,
 		     const char *tier, const char *policy_path, const char *sha)
 {
-	char err[256];
+	char err[1024];
 	struct sup_launch l = { .path = cmd_path, .argv = o->cmd, .envp = environ };
+
+	/* The network engine decides what the filter traps. */
+	if (sup_netbpf_open(s, err, sizeof err) < 0) {
+		die_hint(err, "use network.engine: auto (falls back to notify) or notify; "
+			      "the bpf engine needs CAP_BPF and a cgroup v2 mount");
+		return SUP_EXIT_FAILURE;
+	}
+	if (s->bpf) {
+		l.into_cgroup = true;
+		l.cgroup_procs = bpfnet_procs_fd(s->bpf);
+	}
 	struct sup_filter_opts fo = {
 		.supervisor_pid = s->self,
 		.supervisor_pgid = getpgrp(),
 		.net = s->pol->network.present,
 		.code = s->pol->code.present,
 		/* The in-process probe's answer: launch confirms it below. */
-		.broker = s->pol->network.present && !s->caps->pidfd_getfd,
+		.broker = s->pol->network.present && !s->caps->pidfd_getfd && !s->bpf,
+		.net_bpf = s->bpf != NULL,
 	};
 	struct sock_fprog prog;
 
@@ -506,6 +527,8 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		die_hint(err, "AWS_LAMBDA_RUNTIME_API must be HOST:PORT, as Lambda sets it");
 		return SUP_EXIT_FAILURE;
 	}
+	sup_netbpf_start(s, s->dns ? netdns_stub_addr(s->dns) : NULL, rtapi_proxy_addr(s->rt),
+			 rtapi_upstream_addr(s->rt));
 	if (fo.broker && sup_broker_open(s) < 0) {
 		sup_filter_free(&prog);
 		die_hint("out of memory", NULL);
@@ -522,7 +545,7 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 				 : "run `fnguard probe` to see what this kernel allows");
 		return SUP_EXIT_FAILURE;
 	}
-	if (s->pol->network.present && !s->caps->pidfd_getfd && !fo.broker) {
+	if (s->pol->network.present && !s->caps->pidfd_getfd && !fo.broker && !s->bpf) {
 		/* pidfd_getfd works on ourselves but not on the child (an LSM
 		 * rule): the filter was built without the broker, and every
 		 * network decision needs a copy of the workload's socket.
@@ -541,6 +564,7 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	if (s->code)
 		sup_code_prescan(s);
 	int code = sup_loop(s);
+	sup_netbpf_finish(s);
 	if (s->violation)
 		rtapi_fail_current(s->rt, "the function was stopped by fnguard");
 	log_exit(s, code);
@@ -600,6 +624,7 @@ int cli_run(int argc, char **argv)
 	netdns_free(s.dns);
 	sup_net_free(&s);
 	sup_broker_free(&s);
+	sup_netbpf_free(&s);
 	rtapi_free(s.rt);
 	sup_invoke_free(s.inv);
 	sup_code_free(s.code);

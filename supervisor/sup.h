@@ -40,6 +40,9 @@ struct sup {
 				 * AWS_LAMBDA_RUNTIME_API */
 	struct brk *brk;        /* owned; the socket broker, NULL unless network
 				 * rules run without pidfd_getfd */
+	struct bpfnet *bpf;     /* owned; the bpf network engine, or NULL */
+	const char *engine;     /* "notify", "bpf"; NULL without network rules */
+	char *engine_reason;    /* owned; why auto fell back to notify, or NULL */
 	size_t n_waits;
 	int64_t next_signal_check; /* monotonic ms, for waiting connects */
 	bool deferred;             /* the current notification is answered later */
