@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from conftest import EXIT_VIOLATION, PY, SOCKET_MODES, base_env, helper, runner_in_mode
+from conftest import EXIT_VIOLATION, PY, NET_MODES, base_env, helper, runner_in_mode
 
 ALLOWED, FORBIDDEN = "127.0.0.1", "127.0.0.2"
 
 
-@pytest.fixture(params=SOCKET_MODES)
+@pytest.fixture(params=NET_MODES)
 def run_fnguard(request, tmp_path):
     """Every case in both socket modes (see conftest.runner_in_mode)."""
     return runner_in_mode(tmp_path, request.param)
