@@ -68,27 +68,42 @@ static int on_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	return 0;
 }
 
-/* The verifier's last words: the lines before "-- END PROG LOAD LOG --"
- * (the rejected instruction and the reason), else libbpf's last lines. */
+/* The useful part of libbpf's messages: for a verifier rejection the
+ * last lines of its log (the refused instruction and why), else libbpf's
+ * own error lines, without the generic "failed to load" ones. */
 static void log_tail(char *out, size_t size)
 {
-	char *end = strstr(libbpf_log, "-- END PROG LOAD LOG --");
-	size_t stop = end ? (size_t)(end - libbpf_log) : libbpf_log_len;
-	int lines = 0;
-	size_t i = stop;
+	char *begin = strstr(libbpf_log, "-- BEGIN PROG LOAD LOG --");
+	char *end = begin ? strstr(begin, "-- END PROG LOAD LOG --") : NULL;
+	const char *keep[3] = { 0 };
+	size_t klen[3] = { 0 }, n = 0;
+	const char *p = begin && end ? strchr(begin, '\n') : libbpf_log;
+	const char *stop = begin && end ? end : libbpf_log + libbpf_log_len;
 
-	while (i > 0 && lines < 4) {
-		i--;
-		if (libbpf_log[i] == '\n' && i + 1 < stop && libbpf_log[i + 1] != '\n' &&
-		    strncmp(libbpf_log + i + 1, "processed ", 10) != 0)
-			lines++;
-	}
-	if (lines == 4)
-		i++;
-	snprintf(out, size, "%.*s", (int)(stop - i), libbpf_log + i);
-	for (char *p = out; *p; p++)
+	while (p && p < stop) {
 		if (*p == '\n')
-			*p = ' ';
+			p++;
+		const char *eol = memchr(p, '\n', (size_t)(stop - p));
+		size_t len = eol ? (size_t)(eol - p) : (size_t)(stop - p);
+		bool noise = len == 0 || !strncmp(p, "processed ", 10) ||
+			     !strncmp(p, "verification time", 17) ||
+			     memmem(p, len, "failed to load", 14) ||
+			     memmem(p, len, "RLIMIT_MEMLOCK", 14);
+		if (!noise) {
+			memmove(keep, keep + (n == 3), sizeof keep[0] * (n == 3 ? 2 : 0));
+			memmove(klen, klen + (n == 3), sizeof klen[0] * (n == 3 ? 2 : 0));
+			if (n < 3)
+				n++;
+			keep[n - 1] = p;
+			klen[n - 1] = len;
+		}
+		p = eol;
+	}
+	out[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t used = strlen(out);
+		snprintf(out + used, size - used, "%s%.*s", i ? " | " : "", (int)klen[i], keep[i]);
+	}
 }
 
 /* "0::/path" of /proc/self/cgroup: fnguard's own cgroup v2. */
@@ -266,12 +281,15 @@ static int load(struct bpfnet *b, const struct bpfnet_opts *o, char *err, size_t
 	b->skel->rodata->loopback_ok = o->net->loopback;
 	b->skel->rodata->log_allowed = o->log_allowed;
 	b->skel->rodata->let_refused = o->let_refused;
+	b->skel->rodata->kill_refused = o->kill_refused;
 	b->skel->rodata->test_reject = o->test_reject;
 	int rc = fng_net__load(b->skel);
 	if (rc < 0) {
 		log_tail(tail, sizeof tail);
-		snprintf(err, errlen, "the kernel refused the bpf programs (%s): %s", strerror(-rc),
-			 tail[0] ? tail : "no verifier log");
+		snprintf(err, errlen, "the kernel refused the bpf programs (%s)%s: %s",
+			 strerror(-rc),
+			 rc == -EPERM ? "; loading them needs CAP_BPF and CAP_NET_ADMIN" : "",
+			 tail[0] ? tail : "libbpf gave no further detail");
 		return rc;
 	}
 	return 0;

@@ -19,6 +19,7 @@ struct bpfnet;
 struct bpfnet_opts {
 	const struct pol_network *net; /* borrowed; read during open only */
 	bool let_refused;              /* log/audit: refused calls go on (logged) */
+	bool kill_refused;             /* kill: the refused task dies in the kernel */
 	bool log_allowed;              /* send allowed calls as events too */
 	const char *cgroup2_mount;     /* where cgroup v2 is mounted */
 	bool test_reject;              /* tests: load a program the verifier refuses */

@@ -25,6 +25,9 @@
 const volatile __u8 loopback_ok = 1;
 const volatile __u8 log_allowed = 0;
 const volatile __u8 let_refused = 0; /* log/audit: refused calls go on */
+/* action kill: the refused task is killed before its call returns (as the
+ * notify path does), so nothing it runs after the refusal happens. */
+const volatile __u8 kill_refused = 0;
 /* Set after load, once the DNS stub has its port (.bss, mmap'd). */
 volatile __u32 stub_ip4;  /* network order; 0: no DNS stub */
 volatile __u32 stub_port; /* network order, in the low 16 bits */
@@ -166,6 +169,8 @@ static __always_inline int allow(const struct call *c, __u8 why, __u16 rule)
 static __always_inline int refuse(const struct call *c, __u8 why)
 {
 	emit(c, let_refused, why, 0);
+	if (kill_refused)
+		bpf_send_signal(9 /* SIGKILL, delivered on the way out of the call */);
 	return let_refused ? 1 : 0;
 }
 

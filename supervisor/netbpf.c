@@ -21,6 +21,35 @@
  * around the stub, and the cgroup programs do not see unix sockets. */
 static const char *const nscd_paths[] = { "/var/run/nscd/socket", "/run/nscd/socket" };
 
+/* True when the cgroup v2 hierarchy at mount is mounted with nsdelegate:
+ * then a cgroup namespace is a delegation boundary, and the workload
+ * (in its own cgroup namespace, see launch.c) cannot write its pid into
+ * a cgroup outside it. */
+static bool nsdelegate(const char *mount)
+{
+	_cleanup_file_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[1024], mnt[256];
+
+	while (f && fgets(line, sizeof line, f)) {
+		const char *sep = strstr(line, " - cgroup2 ");
+		if (sep && sscanf(line, "%*s %*s %*s %*s %255s", mnt) == 1 && !strcmp(mnt, mount))
+			return strstr(sep, "nsdelegate") != NULL;
+	}
+	return false;
+}
+
+/* A root workload can write its pid into any cgroup.procs it can see
+ * (its owner is root) unless nsdelegate makes its cgroup namespace a
+ * boundary: it would leave the cgroup, and the programs with it. */
+static bool workload_can_leave(const struct sup *s)
+{
+	return geteuid() == 0 && !nsdelegate(s->caps->cgroup2_mount);
+}
+
+static const char *const leave_limit =
+	"bpf network engine: a workload running as root can move itself out of its cgroup "
+	"(cgroup v2 is mounted without nsdelegate) and then connect unjudged";
+
 /* Why bpf cannot run here, or NULL. */
 static const char *precheck(struct sup *s)
 {
@@ -56,14 +85,27 @@ int sup_netbpf_open(struct sup *s, char *err, size_t errlen)
 		struct bpfnet_opts o = {
 			.net = net,
 			.let_refused = eff == POL_ACT_LOG,
+			.kill_refused = eff == POL_ACT_KILL,
 			.log_allowed = log_writes(s->log, "allow"),
 			.cgroup2_mount = s->caps->cgroup2_mount,
 			.test_reject = env && strcmp(env, "1") == 0,
 		};
 		rc = bpfnet_open(&o, &s->bpf, why, sizeof why);
 	}
+	/* auto picks the engine that holds: notify judges every connect
+	 * wherever the workload's cgroup is. (Checked after the load, so a
+	 * load failure, the more basic reason, is the one reported.) */
+	if (rc == 0 && net->engine == POL_ENGINE_AUTO && workload_can_leave(s)) {
+		bpfnet_free(s->bpf);
+		s->bpf = NULL;
+		snprintf(why, sizeof why, "%s",
+			 "the workload runs as root and cgroup v2 is mounted without nsdelegate: "
+			 "it could move itself out of the bpf programs' cgroup");
+		rc = -EPERM;
+	}
 	if (rc == 0) {
 		s->engine = "bpf";
+		s->engine_limit = workload_can_leave(s) ? leave_limit : NULL;
 		return 0;
 	}
 	if (net->engine == POL_ENGINE_BPF) {
@@ -184,8 +226,9 @@ static void on_event(void *arg, const struct bpfnet_event *e)
 			log_emit(s->log, ev);
 		}
 	}
-	/* The kernel answered EPERM already; `kill` ends the workload now
-	 * (the loop does it once this batch is logged). */
+	/* The kernel answered EPERM and killed the calling process already;
+	 * `kill` ends the rest of the workload now (the loop does it once
+	 * this batch is logged). */
 	if (eff == POL_ACT_KILL)
 		s->violation = true;
 }
@@ -196,13 +239,16 @@ void sup_netbpf_handle(struct sup *s, const struct pollfd *fds, size_t n)
 		bpfnet_poll(s->bpf, on_event, s);
 }
 
-void sup_netbpf_finish(struct sup *s)
+void sup_netbpf_finish(struct sup *s, int *code)
 {
 	uint64_t c, snd;
 
 	if (!s->bpf)
 		return;
 	bpfnet_poll(s->bpf, on_event, s);
+	/* A kill the kernel carried out before its event was read. */
+	if (s->violation)
+		*code = SUP_EXIT_VIOLATION;
 	bpfnet_counts(s->bpf, &c, &snd);
 	for (uint64_t i = 0; i < c; i++)
 		log_count(s->log, "connect", "allow");

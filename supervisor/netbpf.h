@@ -35,8 +35,9 @@ size_t sup_netbpf_pollfds(struct sup *s, struct pollfd *fds, size_t max);
 void sup_netbpf_handle(struct sup *s, const struct pollfd *fds, size_t n);
 
 /* After the loop: the verdicts still queued, and the allowed calls the
- * programs only counted, into the exit line's counts. */
-void sup_netbpf_finish(struct sup *s);
+ * programs only counted, into the exit line's counts; *code becomes 159
+ * when a queued verdict was a kill. */
+void sup_netbpf_finish(struct sup *s, int *code);
 
 /* Detaches the programs and removes the cgroup. */
 void sup_netbpf_free(struct sup *s);

@@ -373,6 +373,8 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 							"through the Runtime API proxy: "
 							"AWS_LAMBDA_RUNTIME_API is not set "
 							"here"));
+	if (s->engine_limit)
+		cJSON_AddItemToArray(lim, cJSON_CreateString(s->engine_limit));
 	for (size_t i = 0; s->brk && sup_broker_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_broker_limits[i]));
 	log_emit(s->log, ev);
@@ -564,7 +566,7 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	if (s->code)
 		sup_code_prescan(s);
 	int code = sup_loop(s);
-	sup_netbpf_finish(s);
+	sup_netbpf_finish(s, &code);
 	if (s->violation)
 		rtapi_fail_current(s->rt, "the function was stopped by fnguard");
 	log_exit(s, code);

@@ -30,19 +30,20 @@ struct sup {
 	int sig_fd;               /* owned */
 	pid_t child;              /* the workload's first process */
 	pid_t self;
-	struct tracee_tab *tt;  /* owned */
-	struct addrtab *addrs;  /* owned; NULL without network rules */
-	struct netdns *dns;     /* owned; NULL without network rules */
-	struct sup_code *code;  /* owned; NULL without code rules */
-	struct net_wait *waits; /* owned: blocking connects answered later */
-	struct sup_invoke *inv; /* owned; events/responses inspection, or NULL */
-	struct rtapi *rt;       /* owned; the Runtime API proxy, NULL without
-				 * AWS_LAMBDA_RUNTIME_API */
-	struct brk *brk;        /* owned; the socket broker, NULL unless network
-				 * rules run without pidfd_getfd */
-	struct bpfnet *bpf;     /* owned; the bpf network engine, or NULL */
-	const char *engine;     /* "notify", "bpf"; NULL without network rules */
-	char *engine_reason;    /* owned; why auto fell back to notify, or NULL */
+	struct tracee_tab *tt;    /* owned */
+	struct addrtab *addrs;    /* owned; NULL without network rules */
+	struct netdns *dns;       /* owned; NULL without network rules */
+	struct sup_code *code;    /* owned; NULL without code rules */
+	struct net_wait *waits;   /* owned: blocking connects answered later */
+	struct sup_invoke *inv;   /* owned; events/responses inspection, or NULL */
+	struct rtapi *rt;         /* owned; the Runtime API proxy, NULL without
+				   * AWS_LAMBDA_RUNTIME_API */
+	struct brk *brk;          /* owned; the socket broker, NULL unless network
+				   * rules run without pidfd_getfd */
+	struct bpfnet *bpf;       /* owned; the bpf network engine, or NULL */
+	const char *engine;       /* "notify", "bpf"; NULL without network rules */
+	char *engine_reason;      /* owned; why auto fell back to notify, or NULL */
+	const char *engine_limit; /* static; what the chosen engine leaves open */
 	size_t n_waits;
 	int64_t next_signal_check; /* monotonic ms, for waiting connects */
 	bool deferred;             /* the current notification is answered later */

@@ -8,7 +8,8 @@
  *   getfd     pidfd_getfd() -> EPERM
  *   docker    pidfd_getfd(), process_vm_readv(), process_vm_writev(), kcmp()
  *             and process_madvise() -> EPERM, as docker's default profile
- *             does in a container without CAP_SYS_PTRACE */
+ *             does in a container without CAP_SYS_PTRACE
+ *   bpf       bpf() -> EPERM (a container without CAP_BPF) */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -64,11 +65,17 @@ int main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 	};
+	struct sock_filter bpf_f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_bpf, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
 	struct sock_fprog prog;
 
 	if (argc < 3) {
-		fprintf(stderr,
-			"usage: refuse killable|ptrace|seccomp|getfd|docker COMMAND [ARG...]\n");
+		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|getfd|docker|bpf COMMAND "
+				"[ARG...]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "killable")) {
@@ -83,6 +90,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "docker")) {
 		prog.filter = docker_f;
 		prog.len = sizeof docker_f / sizeof docker_f[0];
+	} else if (!strcmp(argv[1], "bpf")) {
+		prog.filter = bpf_f;
+		prog.len = sizeof bpf_f / sizeof bpf_f[0];
 	} else if (!strcmp(argv[1], "seccomp")) {
 		prog.filter = seccomp_f;
 		prog.len = sizeof seccomp_f / sizeof seccomp_f[0];
