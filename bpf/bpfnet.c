@@ -283,6 +283,11 @@ static int load(struct bpfnet *b, const struct bpfnet_opts *o, char *err, size_t
 	b->skel->rodata->let_refused = o->let_refused;
 	b->skel->rodata->kill_refused = o->kill_refused;
 	b->skel->rodata->test_reject = o->test_reject;
+	struct stat ns;
+	if (stat("/proc/self/ns/pid", &ns) == 0) {
+		b->skel->rodata->pidns_dev = (uint64_t)ns.st_dev;
+		b->skel->rodata->pidns_ino = (uint64_t)ns.st_ino;
+	}
 	int rc = fng_net__load(b->skel);
 	if (rc < 0) {
 		log_tail(tail, sizeof tail);

@@ -31,6 +31,10 @@ const volatile __u8 kill_refused = 0;
 /* Set after load, once the DNS stub has its port (.bss, mmap'd). */
 volatile __u32 stub_ip4;  /* network order; 0: no DNS stub */
 volatile __u32 stub_port; /* network order, in the low 16 bits */
+/* fnguard's pid namespace (nsfs device and inode): event thread ids as
+ * fnguard sees them, inside a container too. 0: the global ids. */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
 /* Tests only: a program the verifier must reject, to exercise the
  * rejection path (FNGUARD_TEST_BPF_REJECT). */
 const volatile __u8 test_reject = 0;
@@ -142,6 +146,11 @@ static __always_inline void emit(const struct call *c, __u8 allowed, __u8 why, _
 	if (!e)
 		return; /* the loader counts drops through the ring's lost bytes */
 	e->tid = (__u32)bpf_get_current_pid_tgid();
+	if (pidns_ino) {
+		struct bpf_pidns_info ns = { 0 };
+		if (!bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof ns))
+			e->tid = ns.pid;
+	}
 	e->kind = c->kind;
 	e->allowed = allowed;
 	e->why = why;
