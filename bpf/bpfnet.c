@@ -33,6 +33,7 @@ struct bpfnet {
 	struct fng_net *skel;
 	struct ring_buffer *rb;
 	int procs_fd; /* cgroup.procs of our directory */
+	int dir_fd;   /* the directory */
 	char dir[PATH_MAX];
 	/* The event being consumed, for the ring buffer's callback. */
 	void (*cb)(void *arg, const struct bpfnet_event *e);
@@ -198,6 +199,12 @@ static int make_cgroup(struct bpfnet *b, const char *mount, char *err, size_t er
 		b->dir[0] = 0;
 		return rc;
 	}
+	b->dir_fd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->dir_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open %s: %s", b->dir, strerror(-rc));
+		return rc;
+	}
 	snprintf(procs, sizeof procs, "%s/cgroup.procs", b->dir);
 	b->procs_fd = open(procs, O_WRONLY | O_CLOEXEC);
 	if (b->procs_fd < 0) {
@@ -302,7 +309,7 @@ static int load(struct bpfnet *b, const struct bpfnet_opts *o, char *err, size_t
 
 static int attach(struct bpfnet *b, char *err, size_t errlen)
 {
-	_cleanup_fd_ int cg = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int cg = b->dir_fd;
 	struct bpf_program *progs[] = {
 		b->skel->progs.fng_connect4, b->skel->progs.fng_connect6,
 		b->skel->progs.fng_sendmsg4, b->skel->progs.fng_sendmsg6,
@@ -314,11 +321,6 @@ static int attach(struct bpfnet *b, char *err, size_t errlen)
 		&b->skel->links.fng_recvmsg4, &b->skel->links.fng_recvmsg6,
 	};
 
-	if (cg < 0) {
-		int rc = -errno;
-		snprintf(err, errlen, "cannot open %s: %s", b->dir, strerror(-rc));
-		return rc;
-	}
 	for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
 		*links[i] = bpf_program__attach_cgroup(progs[i], cg);
 		if (!*links[i]) {
@@ -363,7 +365,7 @@ int bpfnet_open(const struct bpfnet_opts *o, struct bpfnet **out, char *err, siz
 	*out = NULL;
 	if (!b)
 		return -ENOMEM;
-	b->procs_fd = -1;
+	b->procs_fd = b->dir_fd = -1;
 	if ((rc = make_cgroup(b, o->cgroup2_mount, err, errlen)) < 0 ||
 	    (rc = load(b, o, err, errlen)) < 0 || (rc = fill_cidrs(b, o->net, err, errlen)) < 0 ||
 	    (rc = attach(b, err, errlen)) < 0) {
@@ -389,9 +391,16 @@ void bpfnet_free(struct bpfnet *b)
 	fng_net__destroy(b->skel);
 	if (b->procs_fd >= 0)
 		close(b->procs_fd);
+	if (b->dir_fd >= 0)
+		close(b->dir_fd);
 	if (b->dir[0])
 		remove_cgroup(b->dir);
 	free(b);
+}
+
+int bpfnet_dir_fd(const struct bpfnet *b)
+{
+	return b->dir_fd;
 }
 
 int bpfnet_procs_fd(const struct bpfnet *b)

@@ -57,7 +57,9 @@ int bpfnet_open(const struct bpfnet_opts *o, struct bpfnet **out, char *err, siz
 /* Detaches, empties (cgroup.kill) and removes the cgroup. Accepts NULL. */
 void bpfnet_free(struct bpfnet *b);
 
-/* cgroup.procs of the workload's cgroup (owned by b), for the launch. */
+/* The workload's cgroup directory and its cgroup.procs (owned by b), for
+ * the launch. */
+int bpfnet_dir_fd(const struct bpfnet *b);
 int bpfnet_procs_fd(const struct bpfnet *b);
 const char *bpfnet_cgroup_path(const struct bpfnet *b);
 

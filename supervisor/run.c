@@ -476,6 +476,7 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	}
 	if (s->bpf) {
 		l.into_cgroup = true;
+		l.cgroup_dir = bpfnet_dir_fd(s->bpf);
 		l.cgroup_procs = bpfnet_procs_fd(s->bpf);
 	}
 	struct sup_filter_opts fo = {
