@@ -9,7 +9,8 @@
  *   docker    pidfd_getfd(), process_vm_readv(), process_vm_writev(), kcmp()
  *             and process_madvise() -> EPERM, as docker's default profile
  *             does in a container without CAP_SYS_PTRACE
- *   bpf       bpf() -> EPERM (a container without CAP_BPF) */
+ *   bpf       bpf() -> EPERM (a container without CAP_BPF)
+ *   clone3    clone3() -> ENOSYS (before Linux 5.7, or docker's profile) */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -71,11 +72,17 @@ int main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
+	struct sock_filter clone3_f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
 	struct sock_fprog prog;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|getfd|docker|bpf COMMAND "
-				"[ARG...]\n");
+		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|getfd|docker|bpf|clone3 "
+				"COMMAND [ARG...]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "killable")) {
@@ -90,6 +97,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "docker")) {
 		prog.filter = docker_f;
 		prog.len = sizeof docker_f / sizeof docker_f[0];
+	} else if (!strcmp(argv[1], "clone3")) {
+		prog.filter = clone3_f;
+		prog.len = sizeof clone3_f / sizeof clone3_f[0];
 	} else if (!strcmp(argv[1], "bpf")) {
 		prog.filter = bpf_f;
 		prog.len = sizeof bpf_f / sizeof bpf_f[0];

@@ -154,6 +154,20 @@ def test_cgroup_removed_after_run_and_after_sigkill(run_fnguard, tmp_path, bpf_h
     assert not Path(start_of(res)["cgroup"]).exists(), res.dump()
 
 
+def test_workload_joins_its_cgroup_without_clone3(run_fnguard, bpf_here):
+    """Where clone3 is refused (kernels before 5.7, docker's profile) the
+    child waits until fnguard has moved it into the cgroup."""
+    run_fnguard.wrap = (helper("refuse"), "clone3")
+    res = run_fnguard(net_policy("bpf", port=9), [PY, "-c", CONNECT, "9", "127.0.0.2"])
+    assert res.returncode == 0, res.dump()
+    assert start_of(res)["network_engine"] == "bpf", res.dump()
+    # The filter does not trap connect under bpf: only the cgroup's
+    # programs can have refused this.
+    assert "127.0.0.2 err 1" in res.stdout, res.dump()
+    deny = [e for e in res.events if e["event"] == "connect"]
+    assert [(e["action"], e["addr"]) for e in deny] == [("deny", "127.0.0.2")], res.dump()
+
+
 LEAVE = """
 import errno, os, socket, sys
 root = sys.argv[1]
