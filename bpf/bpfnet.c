@@ -235,36 +235,48 @@ static bool covers(const struct pol_net_entry *f, const struct pol_net_entry *e)
 	return !rest || (f->addr[full] & mask) == (e->addr[full] & mask);
 }
 
-/* One trie entry per distinct prefix, holding every entry that covers
- * it (itself included) in policy order. */
+int bpfnet_cidr_slots(const struct pol_network *net, size_t i, struct fng_cidr_key *k,
+		      struct fng_slots *v, char *err, size_t errlen)
+{
+	const struct pol_net_entry *e = &net->allow[i];
+
+	if (e->kind != POL_NET_CIDR)
+		return 0;
+	memset(v, 0, sizeof *v);
+	for (size_t j = 0; j < net->n_allow; j++) {
+		if (!covers(&net->allow[j], e))
+			continue;
+		if (v->n == FNG_SLOTS || j > UINT16_MAX) {
+			snprintf(err, errlen,
+				 "network.allow: more than %d entries cover %s; the bpf engine "
+				 "holds "
+				 "at most %d per prefix",
+				 FNG_SLOTS, e->text, FNG_SLOTS);
+			return -E2BIG;
+		}
+		v->port[v->n] = net->allow[j].port;
+		v->rule[v->n] = (uint16_t)j;
+		v->n++;
+	}
+	cidr_key(e, k);
+	return 1;
+}
+
 static int fill_cidrs(struct bpfnet *b, const struct pol_network *net, char *err, size_t errlen)
 {
 	int fd = bpf_map__fd(b->skel->maps.cidrs);
 
 	for (size_t i = 0; i < net->n_allow; i++) {
-		const struct pol_net_entry *e = &net->allow[i];
 		struct fng_cidr_key k;
-		struct fng_slots v = { 0 };
-
-		if (e->kind != POL_NET_CIDR)
+		struct fng_slots v;
+		int rc = bpfnet_cidr_slots(net, i, &k, &v, err, errlen);
+		if (rc <= 0) {
+			if (rc < 0)
+				return rc;
 			continue;
-		for (size_t j = 0; j < net->n_allow; j++) {
-			if (!covers(&net->allow[j], e))
-				continue;
-			if (v.n == FNG_SLOTS) {
-				snprintf(err, errlen,
-					 "network.allow: more than %d entries cover %s; the bpf "
-					 "engine holds at most %d per prefix",
-					 FNG_SLOTS, e->text, FNG_SLOTS);
-				return -E2BIG;
-			}
-			v.port[v.n] = net->allow[j].port;
-			v.rule[v.n] = (uint16_t)j;
-			v.n++;
 		}
-		cidr_key(e, &k);
 		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY) < 0) {
-			int rc = -errno;
+			rc = -errno;
 			snprintf(err, errlen, "filling the bpf CIDR map: %s", strerror(-rc));
 			return rc;
 		}

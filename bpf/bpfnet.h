@@ -12,6 +12,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <linux/types.h>
+
+#include "net.h"
 #include "policy.h"
 
 struct bpfnet;
@@ -81,6 +84,14 @@ int bpfnet_learn(struct bpfnet *b, const struct pol_addr *addr, size_t rule, uin
  * waiting. Returns the number of events or -errno. */
 int bpfnet_fd(const struct bpfnet *b);
 int bpfnet_poll(struct bpfnet *b, void (*cb)(void *arg, const struct bpfnet_event *e), void *arg);
+
+/* The trie entry for network.allow[i] (pure; exposed for the unit
+ * tests): its key, and every CIDR entry that covers its prefix (itself
+ * included) in policy order, since the kernel's trie returns only the
+ * longest match. 1 when filled, 0 when entry i is no CIDR, -E2BIG with a
+ * message when more entries cover it than a map value holds. */
+int bpfnet_cidr_slots(const struct pol_network *net, size_t i, struct fng_cidr_key *k,
+		      struct fng_slots *v, char *err, size_t errlen);
 
 /* Allowed calls not sent as events (log.allowed off): connects, sends. */
 void bpfnet_counts(const struct bpfnet *b, uint64_t *connects, uint64_t *sends);
