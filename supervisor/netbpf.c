@@ -168,7 +168,6 @@ static void on_event(void *arg, const struct bpfnet_event *e)
 	const char *action = "allow", *rule = NULL, *reason = NULL, *domain = NULL;
 	int64_t now = util_mono_ms();
 	enum pol_action eff = POL_ACT_LOG;
-	char text[INET6_ADDRSTRLEN];
 	size_t idx;
 
 	switch (e->why) {
@@ -207,25 +206,7 @@ static void on_event(void *arg, const struct bpfnet_event *e)
 				: "address not in network.allow";
 		break;
 	}
-	if (!log_writes(s->log, action)) {
-		log_count(s->log, event, action);
-	} else {
-		cJSON *ev = sup_event(s, event, action, e->tid);
-		if (ev) {
-			cJSON_AddStringToObject(ev, "proto", e->proto);
-			if (inet_ntop(e->addr.family, e->addr.addr, text, sizeof text))
-				cJSON_AddStringToObject(ev, "addr", text);
-			cJSON_AddNumberToObject(ev, "port", e->addr.port);
-			if (domain)
-				cJSON_AddStringToObject(ev, "domain", domain);
-			else
-				cJSON_AddNullToObject(ev, "domain");
-			cJSON_AddStringToObject(ev, "rule", rule);
-			if (reason)
-				cJSON_AddStringToObject(ev, "reason", reason);
-			log_emit(s->log, ev);
-		}
-	}
+	sup_net_log(s, event, action, e->tid, e->proto, &e->addr, domain, rule, reason);
 	/* The kernel answered EPERM and killed the calling process already;
 	 * `kill` ends the rest of the workload now (the loop does it once
 	 * this batch is logged). */

@@ -79,6 +79,12 @@ void sup_exec_stop(struct sup *s, pid_t pid);
 void sup_net_notify(struct sup *s, const struct seccomp_notif *req,
 		    struct seccomp_notif_resp *resp);
 
+/* One `connect`/`send` line (or only its count, when the log leaves such
+ * actions out): the notify engine's and the bpf engine's verdicts alike. */
+void sup_net_log(struct sup *s, const char *event, const char *action, pid_t tid, const char *proto,
+		 const struct pol_addr *a, const char *domain, const char *rule,
+		 const char *reason);
+
 /* Deferred blocking connects: their fds, the next deadline (-1: none),
  * and answering those that finished. */
 size_t sup_net_pollfds(struct sup *s, struct pollfd *fds, size_t max);
