@@ -280,6 +280,19 @@ static __always_inline void remember_ns(struct bpf_sock_addr *ctx, const struct 
 	bpf_map_update_elem(&redirects, &cookie, &ns, BPF_ANY);
 }
 
+/* An IPv6 socket connected to a v4-mapped address hands every send to
+ * the IPv4 path with the peer as its destination, so sendmsg4 runs for
+ * sends that name no address. The peer was judged (or redirected to the
+ * stub) at connect, as the notify engine does: not judged again. */
+static __always_inline bool to_connected_peer(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+
+	if (!sk || sk->state != 1 /* TCP_ESTABLISHED: a connected UDP socket */)
+		return false;
+	return sk->dst_ip4 == ctx->user_ip4 && (__u16)sk->dst_port == (__u16)ctx->user_port;
+}
+
 static __always_inline int from4(struct bpf_sock_addr *ctx, __u8 kind)
 {
 	struct call c = { .family = AF_INET, .kind = kind, .proto = proto_of(ctx) };
@@ -290,6 +303,8 @@ static __always_inline int from4(struct bpf_sock_addr *ctx, __u8 kind)
 	}
 	set_mapped(&c.raw, ctx->user_ip4);
 	c.port = bpf_ntohs((__u16)ctx->user_port);
+	if (kind == FNG_EV_SEND && to_connected_peer(ctx))
+		return 1;
 	if (is_dns(&c)) {
 		remember_ns(ctx, &c);
 		ctx->user_ip4 = stub_ip4;

@@ -230,6 +230,31 @@ def test_protocols_the_hooks_do_not_see_are_refused(run_fnguard, bpf_here):
     assert "bpf engine" in refused[0]["reason"], res.dump()
 
 
+V6DNS = """
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"\\0" * 12, ("::1", 53)); print("sendto ok")
+except OSError as e:
+    print("sendto err", e.errno)
+s.connect(("::1", 53))
+print("connected send", s.send(b"\\0" * 12))
+"""
+
+
+def test_unconnected_ipv6_dns_is_refused_connected_goes_to_the_stub(run_fnguard, bpf_here):
+    """The kernel refuses a v4-mapped rewrite in sendmsg6, so an unconnected
+    IPv6 datagram to port 53 cannot reach the stub: refused and logged.
+    connect() can be redirected (glibc and c-ares connect)."""
+    res = run_fnguard(net_policy("bpf", extra="log:\n  allowed: true\n"), [PY, "-c", V6DNS])
+    assert res.returncode == 0, res.dump()
+    assert "sendto err 1" in res.stdout and "connected send 12" in res.stdout, res.dump()
+    sends = [e for e in res.events if e["event"] == "send"]
+    assert len(sends) == 1 and sends[0]["action"] == "deny", res.dump()
+    assert sends[0]["addr"] == "::1" and sends[0]["port"] == 53, res.dump()
+    assert "IPv6" in sends[0]["reason"], res.dump()
+
+
 # ---- the map of addresses learned through DNS ----------------------------------
 
 LEARN = """
