@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,12 @@ struct redirect *netdns_find(struct netdns *d, ino_t ino)
 	return NULL;
 }
 
+static void kill_now(struct tracee *t, void *arg)
+{
+	(void)arg;
+	kill(t->tid, SIGKILL);
+}
+
 static enum stub_verdict decide(void *arg, const struct dns_query *q, uint16_t client_port)
 {
 	struct netdns *d = arg;
@@ -91,8 +98,14 @@ static enum stub_verdict decide(void *arg, const struct dns_query *q, uint16_t c
 	}
 	if (ok || eff == POL_ACT_LOG)
 		return STUB_ALLOW;
-	if (eff == POL_ACT_KILL)
+	if (eff == POL_ACT_KILL) {
+		/* Dead before the NXDOMAIN goes out: under the bpf engine the
+		 * workload's receive is not trapped, and it must not act on
+		 * the answer. The loop reaps them (sup_kill_workload). */
 		s->violation = true;
+		tracee_each(s->tt, kill_now, NULL);
+		kill(s->child, SIGKILL);
+	}
 	return STUB_REFUSE;
 }
 

@@ -584,7 +584,10 @@ def test_racing_thread_never_reaches_forbidden(run_fnguard, networld):
     counts = dict(kv.split("=") for kv in res.stdout.split())
     ok, refused = int(counts["ok"]), int(counts["refused"])
     # Both addresses were in play, and every connect that succeeded landed on the sink.
-    assert ok >= 50 and refused >= 50, res.stdout
+    # (Under bpf a connect takes microseconds, not a notification round trip:
+    # the flipping thread runs between fewer of them, so fewer are allowed.)
+    least = 10 if run_fnguard.engine == "bpf" else 50
+    assert ok >= least and refused >= least, res.stdout
     assert len(w.connections("sink")) - bare_sink == ok, res.stdout
 
 
