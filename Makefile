@@ -53,7 +53,7 @@ LLHTTP_DIR := /usr/share/llhttp
 LLHTTP_INC := /usr/share/include/llhttp
 
 CPPFLAGS += -D_GNU_SOURCE -DFNG_VERSION=\"$(VERSION)\" -Icommon -Ipolicy -Isupervisor -Irules \
-	-Ibpf -I$(BUILD)/bpf -I$(LLHTTP_INC)
+	-Ireport -Ibpf -I$(BUILD)/bpf -I$(LLHTTP_INC)
 CFLAGS := -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(EXTRA_CFLAGS)
 ifeq ($(STATIC),1)
 LDFLAGS := -static -Wl,-z,relro,-z,now
@@ -61,7 +61,7 @@ else
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANLD)
 endif
 
-LIB_SRC := $(wildcard common/*.c policy/*.c rules/*.c) \
+LIB_SRC := $(wildcard common/*.c policy/*.c rules/*.c report/*.c) \
 	$(filter-out supervisor/main.c,$(wildcard supervisor/*.c)) \
 	$(filter-out %.bpf.c,$(wildcard bpf/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) \
@@ -155,11 +155,13 @@ FUZZ_EXTRA_literal := rules/literal.c
 FUZZ_EXTRA_sqli := rules/sqli.c rules/sqli_lex.c
 FUZZ_EXTRA_http := supervisor/http.c $(wildcard $(LLHTTP_DIR)/*.c) -I$(LLHTTP_INC)
 FUZZ_EXTRA_inspect := $(wildcard rules/*.c)
+FUZZ_EXTRA_report := $(wildcard report/*.c) -Ireport -DFNG_VERSION=\"fuzz\"
 FUZZ_CC := clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	-DFNG_VERSION=\"$(VERSION)\" \
 	-Icommon -Ipolicy -Isupervisor -Irules
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard policy/*.c policy/*.h common/*.h supervisor/*.h) \
-		$(wildcard supervisor/dns.c supervisor/http.c rules/*.c rules/*.h)
+		$(wildcard supervisor/dns.c supervisor/http.c rules/*.c rules/*.h report/*.[ch])
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(PKG_CFLAGS) -o $@ $< $(wildcard policy/*.c common/*.c) $(FUZZ_EXTRA_$*) \
 		$(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -212,6 +214,7 @@ bench: all helpers
 	$(Q)HELPERS=$(CURDIR)/$(BUILD)/tests/helpers $(PYTHON) tests/bench/sqli_rates.py
 	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard HELPERS=$(CURDIR)/$(BUILD)/tests/helpers \
 		$(PYTHON) tests/bench/bench_lambda.py
+	$(Q)FNGUARD=$(CURDIR)/$(BUILD)/fnguard $(PYTHON) tests/bench/bench_report.py
 
 PREFIX ?= /usr/local
 install: all
@@ -252,7 +255,8 @@ $(LAYER): static-bin tools/lambda/exec-wrapper tools/lambda/bootstrap \
 docker-test: deps layer
 	$(Q)tools/docker-test.sh $(LAYER)
 
-FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] bpf/*.[ch] \
+FORMAT_SRC = $(wildcard common/*.[ch] policy/*.[ch] rules/*.[ch] supervisor/*.[ch] report/*.[ch] \
+	bpf/*.[ch] \
 	tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.[ch])
 format:
 	clang-format -i $(FORMAT_SRC)

@@ -71,6 +71,7 @@ void policy_free(struct policy *p)
 		pol_rule_clear(&p->code.rules[i]);
 	free(p->code.rules);
 	pol_strv_clear(&p->code.rule_files);
+	free(p->code.cache);
 	pol_strv_clear(&p->events.rule_files);
 	pol_strv_clear(&p->responses.rule_files);
 	free(p->log.sink);

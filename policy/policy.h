@@ -94,6 +94,9 @@ struct pol_code {
 	struct pol_rule *rules;
 	size_t n_rules;
 	struct pol_strv rule_files; /* as written; relative to the policy's directory */
+	/* A verdict cache written by `fnguard scan --write-cache`, as written
+	 * (relative to the policy's directory); NULL: none. */
+	char *cache;
 	enum pol_action action;
 	struct pol_loc loc;
 };

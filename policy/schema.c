@@ -572,8 +572,8 @@ static void get_rule(struct pol_ld *ld, const struct ynode *it, struct pol_code 
 	c->rules[c->n_rules++] = r;
 }
 
-enum { C_PATHS, C_RULES, C_RULE_FILES, C_ACTION };
-static const char *const code_keys[] = { "paths", "rules", "rule_files", "action", NULL };
+enum { C_PATHS, C_RULES, C_RULE_FILES, C_CACHE, C_ACTION };
+static const char *const code_keys[] = { "paths", "rules", "rule_files", "cache", "action", NULL };
 
 static void code_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
 		     void *obj)
@@ -599,6 +599,10 @@ static void code_key(struct pol_ld *ld, int k, const struct ynode *key, const st
 		break;
 	case C_RULE_FILES:
 		get_strv(ld, v, "code.rule_files", &c->rule_files, NULL);
+		break;
+	case C_CACHE:
+		free(c->cache);
+		c->cache = get_str(ld, v, "code.cache");
 		break;
 	default:
 		get_action(ld, v, "code.action", &c->action);

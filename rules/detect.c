@@ -1,6 +1,8 @@
 #include "detect.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -9,21 +11,49 @@ static size_t cap(size_t len)
 	return len > DETECT_MAX ? DETECT_MAX : len;
 }
 
-/* The next index at or after i whose byte is in set (a 256-entry table),
- * or len: each detector only stops where its structure can begin, so a
- * long value of prose is crossed at table-lookup speed. */
-static size_t next_of(const char *s, size_t i, size_t len, const bool set[256])
+typedef unsigned char v16u8 __attribute__((vector_size(16)));
+
+/* The bytes a detector stops at: a table for single bytes and the same
+ * bytes as a list for 16 at a time. */
+struct stops {
+	bool tab[256];
+	unsigned n;
+	unsigned char c[6];
+};
+
+/* The next index at or after i whose byte is in set, or len: each
+ * detector only stops where its structure can begin, so a long value of
+ * prose is crossed 16 bytes per step (a vector compare per stop byte). */
+static size_t next_of(const char *s, size_t i, size_t len, const struct stops *set)
 {
-	while (i < len && !set[(unsigned char)s[i]])
+	for (; i + 16 <= len; i += 16) {
+		v16u8 v, any = { 0 };
+		uint64_t lo, hi;
+		memcpy(&v, s + i, 16);
+		for (unsigned k = 0; k < set->n; k++)
+			any |= (v16u8)(v == (v16u8){ 0 } + set->c[k]);
+		memcpy(&lo, &any, 8);
+		memcpy(&hi, (const char *)&any + 8, 8);
+		if (lo | hi)
+			return i + (lo ? (size_t)__builtin_ctzll(lo) / 8
+				       : 8 + (size_t)__builtin_ctzll(hi) / 8);
+	}
+	while (i < len && !set->tab[(unsigned char)s[i]])
 		i++;
 	return i;
 }
 
-static const bool cmdi_set[256] = {
-	[';'] = 1, ['|'] = 1, ['&'] = 1, ['\n'] = 1, ['`'] = 1, ['$'] = 1
+static const struct stops cmdi_set = {
+	{ [';'] = 1, ['|'] = 1, ['&'] = 1, ['\n'] = 1, ['`'] = 1, ['$'] = 1 },
+	6,
+	{ ';', '|', '&', '\n', '`', '$' },
 };
-static const bool xss_set[256] = { ['<'] = 1, [':'] = 1 };
-static const bool path_set[256] = { ['.'] = 1, [0xc0] = 1, ['/'] = 1, [':'] = 1, [0] = 1 };
+static const struct stops xss_set = { { ['<'] = 1, [':'] = 1 }, 2, { '<', ':' } };
+static const struct stops path_set = {
+	{ ['.'] = 1, [0xc0] = 1, ['/'] = 1, [':'] = 1, [0] = 1 },
+	5,
+	{ '.', 0xc0, '/', ':', 0 },
+};
 
 /* The first byte decides most comparisons: checked before the call. */
 static bool has_prefix_ci(const char *s, size_t len, size_t at, const char *p)
@@ -68,34 +98,59 @@ size_t detect_url_decode(const char *src, size_t len, char *dst, bool form)
 struct command {
 	const char *name;
 	enum { STRONG, WEAK, WEAK_ALONE } kind;
+	unsigned char len;
 };
 
 static const struct command commands[] = {
-	{ "bash", STRONG },     { "zsh", STRONG },      { "dash", STRONG },
-	{ "ksh", STRONG },      { "csh", STRONG },      { "tcsh", STRONG },
-	{ "busybox", STRONG },  { "nc", STRONG },       { "ncat", STRONG },
-	{ "netcat", STRONG },   { "socat", STRONG },    { "telnet", STRONG },
-	{ "curl", STRONG },     { "wget", STRONG },     { "tftp", STRONG },
-	{ "whoami", STRONG },   { "uname", STRONG },    { "nslookup", STRONG },
-	{ "python", STRONG },   { "python2", STRONG },  { "python3", STRONG },
-	{ "perl", STRONG },     { "php", STRONG },      { "powershell", STRONG },
-	{ "certutil", STRONG }, { "ifconfig", STRONG }, { "base64", STRONG },
-	{ "xxd", STRONG },      { "mkfifo", STRONG },   { "printenv", STRONG },
-	{ "chmod", STRONG },    { "chown", STRONG },    { "useradd", STRONG },
-	{ "crontab", STRONG },  { "nohup", STRONG },    { "openssl", STRONG },
-	{ "sudo", STRONG },     { "id", WEAK_ALONE },   { "ls", WEAK_ALONE },
-	{ "pwd", WEAK_ALONE },  { "sh", WEAK_ALONE },   { "cat", WEAK },
-	{ "rm", WEAK },         { "sleep", WEAK },      { "echo", WEAK },
-	{ "env", WEAK },        { "ping", WEAK },       { "dig", WEAK },
-	{ "ssh", WEAK },        { "scp", WEAK },        { "ftp", WEAK },
-	{ "node", WEAK },       { "ruby", WEAK },       { "lua", WEAK },
-	{ "awk", WEAK },        { "find", WEAK },       { "touch", WEAK },
-	{ "kill", WEAK },       { "su", WEAK },         { "eval", WEAK },
-	{ "exec", WEAK },       { "timeout", WEAK },    { "xargs", WEAK },
-	{ "tar", WEAK },        { "dd", WEAK },         { "head", WEAK },
-	{ "tail", WEAK },       { "grep", WEAK },       { "cmd", WEAK },
-	{ "hostname", WEAK },
+	{ "bash", STRONG, 4 },     { "zsh", STRONG, 3 },      { "dash", STRONG, 4 },
+	{ "ksh", STRONG, 3 },      { "csh", STRONG, 3 },      { "tcsh", STRONG, 4 },
+	{ "busybox", STRONG, 7 },  { "nc", STRONG, 2 },       { "ncat", STRONG, 4 },
+	{ "netcat", STRONG, 6 },   { "socat", STRONG, 5 },    { "telnet", STRONG, 6 },
+	{ "curl", STRONG, 4 },     { "wget", STRONG, 4 },     { "tftp", STRONG, 4 },
+	{ "whoami", STRONG, 6 },   { "uname", STRONG, 5 },    { "nslookup", STRONG, 8 },
+	{ "python", STRONG, 6 },   { "python2", STRONG, 7 },  { "python3", STRONG, 7 },
+	{ "perl", STRONG, 4 },     { "php", STRONG, 3 },      { "powershell", STRONG, 10 },
+	{ "certutil", STRONG, 8 }, { "ifconfig", STRONG, 8 }, { "base64", STRONG, 6 },
+	{ "xxd", STRONG, 3 },      { "mkfifo", STRONG, 6 },   { "printenv", STRONG, 8 },
+	{ "chmod", STRONG, 5 },    { "chown", STRONG, 5 },    { "useradd", STRONG, 7 },
+	{ "crontab", STRONG, 7 },  { "nohup", STRONG, 5 },    { "openssl", STRONG, 7 },
+	{ "sudo", STRONG, 4 },     { "id", WEAK_ALONE, 2 },   { "ls", WEAK_ALONE, 2 },
+	{ "pwd", WEAK_ALONE, 3 },  { "sh", WEAK_ALONE, 2 },   { "cat", WEAK, 3 },
+	{ "rm", WEAK, 2 },         { "sleep", WEAK, 5 },      { "echo", WEAK, 4 },
+	{ "env", WEAK, 3 },        { "ping", WEAK, 4 },       { "dig", WEAK, 3 },
+	{ "ssh", WEAK, 3 },        { "scp", WEAK, 3 },        { "ftp", WEAK, 3 },
+	{ "node", WEAK, 4 },       { "ruby", WEAK, 4 },       { "lua", WEAK, 3 },
+	{ "awk", WEAK, 3 },        { "find", WEAK, 4 },       { "touch", WEAK, 5 },
+	{ "kill", WEAK, 4 },       { "su", WEAK, 2 },         { "eval", WEAK, 4 },
+	{ "exec", WEAK, 4 },       { "timeout", WEAK, 7 },    { "xargs", WEAK, 5 },
+	{ "tar", WEAK, 3 },        { "dd", WEAK, 2 },         { "head", WEAK, 4 },
+	{ "tail", WEAK, 4 },       { "grep", WEAK, 4 },       { "cmd", WEAK, 3 },
+	{ "hostname", WEAK, 8 },
 };
+
+#define CMD_MAX   10  /* the longest name: powershell */
+#define CMD_SLOTS 256 /* > 3x the commands: short probe runs */
+
+static unsigned char cmd_slot[CMD_SLOTS]; /* 1 + index into commands; 0: empty */
+static pthread_once_t cmd_once = PTHREAD_ONCE_INIT;
+
+static uint32_t cmd_hash(const char *w, size_t n)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)w[i]) * 16777619u;
+	return h;
+}
+
+static void cmd_index(void)
+{
+	for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+		uint32_t h = cmd_hash(commands[k].name, commands[k].len);
+		while (cmd_slot[h % CMD_SLOTS])
+			h++;
+		cmd_slot[h % CMD_SLOTS] = (unsigned char)(k + 1);
+	}
+}
 
 static bool word_end(char c)
 {
@@ -119,19 +174,28 @@ static const struct command *command_at(const char *s, size_t len, size_t at, si
 	}
 	if (i >= len || !isalpha((unsigned char)s[i]))
 		return NULL;
-	for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
-		if (tolower((unsigned char)s[i]) != commands[k].name[0])
-			continue;
-		size_t w = strlen(commands[k].name);
-		if (i + w <= len && strncasecmp(s + i, commands[k].name, w) == 0 &&
-		    (i + w == len || word_end(s[i + w]))) {
+	/* The whole word, looked up by hash: a separator in prose is followed
+	 * by a word that is almost never a command. */
+	char word[CMD_MAX + 1];
+	size_t w = 0;
+	while (i + w < len && !word_end(s[i + w])) {
+		if (w == CMD_MAX)
+			return NULL;
+		word[w] = (char)tolower((unsigned char)s[i + w]);
+		w++;
+	}
+	pthread_once(&cmd_once, cmd_index);
+	for (uint32_t h = cmd_hash(word, w);; h++) {
+		unsigned k = cmd_slot[h % CMD_SLOTS];
+		if (k == 0)
+			return NULL;
+		if (commands[k - 1].len == w && memcmp(word, commands[k - 1].name, w) == 0) {
 			*n = i + w - at;
 			/* /bin/cat is a program, whatever the English says. */
-			static const struct command strong = { "", STRONG };
-			return dir ? &strong : &commands[k];
+			static const struct command strong = { "", STRONG, 0 };
+			return dir ? &strong : &commands[k - 1];
 		}
 	}
-	return NULL;
 }
 
 /* What follows a command word looks like a shell command line: an
@@ -154,8 +218,8 @@ static bool shell_args_at(const char *s, size_t len, size_t at, int kind)
 bool detect_cmdi(const char *s, size_t len, struct detect_hit *hit)
 {
 	len = cap(len);
-	for (size_t i = next_of(s, 0, len, cmdi_set); i < len;
-	     i = next_of(s, i + 1, len, cmdi_set)) {
+	for (size_t i = next_of(s, 0, len, &cmdi_set); i < len;
+	     i = next_of(s, i + 1, len, &cmdi_set)) {
 		size_t after;
 		char c = s[i];
 		if (c == ';' || c == '|' || c == '&' || c == '\n' || c == '`')
@@ -218,7 +282,8 @@ static bool event_handler_in_tag(const char *s, size_t len, size_t lt, size_t *w
 bool detect_xss(const char *s, size_t len, struct detect_hit *hit)
 {
 	len = cap(len);
-	for (size_t i = next_of(s, 0, len, xss_set); i < len; i = next_of(s, i + 1, len, xss_set)) {
+	for (size_t i = next_of(s, 0, len, &xss_set); i < len;
+	     i = next_of(s, i + 1, len, &xss_set)) {
 		if (s[i] == '<') {
 			size_t t = i + 1, where;
 			if (t < len && s[t] == '/')
@@ -297,8 +362,8 @@ static size_t dotdot_at(const char *s, size_t len, size_t i)
 bool detect_path_traversal(const char *s, size_t len, struct detect_hit *hit)
 {
 	len = cap(len);
-	for (size_t i = next_of(s, 0, len, path_set); i < len;
-	     i = next_of(s, i + 1, len, path_set)) {
+	for (size_t i = next_of(s, 0, len, &path_set); i < len;
+	     i = next_of(s, i + 1, len, &path_set)) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == 0) {
 			hit->offset = i;

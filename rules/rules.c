@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <nettle/sha2.h>
 #include <pcre2.h>
 
 #include "cleanup.h"
@@ -83,7 +85,30 @@ struct rules {
 	size_t n_lits, cap_lits;
 	uint64_t bigrams[65536 / 64]; /* the searched pairs, as a bitmap */
 	struct rules_scanner *own;    /* rules_scan()'s */
+	struct rules_jit *jit;
 };
+
+/* JIT code is made on the first scan, not when a rule is added: a start
+ * whose files are all in a verdict cache never scans, and JIT-compiling
+ * the shipped packs costs a few milliseconds (executable mappings).
+ * Scanners on several threads may get there first together. */
+struct rules_jit {
+	pthread_mutex_t lock;
+	size_t done; /* rules [0, done) have been through pcre2_jit_compile */
+};
+
+static void ensure_jit(const struct rules *r)
+{
+	pthread_mutex_lock(&r->jit->lock);
+	for (; r->jit->done < r->n; r->jit->done++) {
+		struct rule *ru = &r->v[r->jit->done];
+		/* Without JIT PCRE2 is 8-13x slower here; a kernel or policy
+		 * that refuses executable memory still gets correct
+		 * (interpreted) matching. */
+		ru->jit = pcre2_jit_compile(ru->re, PCRE2_JIT_COMPLETE) == 0;
+	}
+	pthread_mutex_unlock(&r->jit->lock);
+}
 
 struct rules_scanner {
 	const struct rules *r;
@@ -163,10 +188,14 @@ struct rules *rules_new(void)
 	if (!r)
 		return NULL;
 	r->own = rules_scanner_new(r);
-	if (!r->own) {
+	r->jit = calloc(1, sizeof *r->jit);
+	if (!r->own || !r->jit) {
+		rules_scanner_free(r->own);
+		free(r->jit);
 		free(r);
 		return NULL;
 	}
+	pthread_mutex_init(&r->jit->lock, NULL);
 	return r;
 }
 
@@ -179,12 +208,49 @@ void rules_free(struct rules *r)
 	free(r->v);
 	free(r->lits);
 	rules_scanner_free(r->own);
+	pthread_mutex_destroy(&r->jit->lock);
+	free(r->jit);
 	free(r);
 }
 
 size_t rules_count(const struct rules *r)
 {
 	return r ? r->n : 0;
+}
+
+bool rules_finding_enforces(const struct rules_finding *f, bool packs)
+{
+	return !packs || !f->severity ||
+	       (strcmp(f->severity, "low") != 0 && strcmp(f->severity, "medium") != 0);
+}
+
+static void digest_str(struct sha256_ctx *ctx, const char *s)
+{
+	/* With its NUL: "ab"+"c" and "a"+"bc" hash apart. */
+	s = s ? s : "";
+	sha256_update(ctx, strlen(s) + 1, (const uint8_t *)s);
+}
+
+void rules_digest(const struct rules *r, bool packs, unsigned char out[RULES_DIGEST_LEN])
+{
+	struct sha256_ctx ctx;
+
+	sha256_init(&ctx);
+	/* A new engine may match differently: verdicts of another version
+	 * are not reused. */
+	digest_str(&ctx, "fnguard " FNG_VERSION);
+	digest_str(&ctx, packs ? "packs: high and critical enforce" : "every rule enforces");
+	for (size_t i = 0; r && i < r->n; i++) {
+		const struct rule *ru = &r->v[i];
+
+		digest_str(&ctx, ru->id);
+		digest_str(&ctx, ru->pattern);
+		digest_str(&ctx, ru->severity);
+		for (char **e = ru->exts; e && *e; e++)
+			digest_str(&ctx, *e);
+		digest_str(&ctx, "\n");
+	}
+	sha256_digest(&ctx, RULES_DIGEST_LEN, out);
 }
 
 static char *dup_or_null(const char *s, bool *oom)
@@ -431,9 +497,6 @@ int rules_add(struct rules *r, const char *id, const char *pattern, const char *
 			ru.pf = mode;
 		}
 	}
-	/* Without JIT PCRE2 is 8-13x slower here; a kernel or policy that
-	 * refuses executable memory still gets correct (interpreted) matching. */
-	ru.jit = pcre2_jit_compile(ru.re, PCRE2_JIT_COMPLETE) == 0;
 	ru.id = dup_or_null(id, &oom);
 	ru.pattern = dup_or_null(pattern, &oom);
 	ru.message = dup_or_null(message, &oom);
@@ -847,6 +910,7 @@ int rules_scan_with(struct rules_scanner *sc, const char *path, const char *buf,
 
 	if (!sc || (!buf && len))
 		return -EINVAL;
+	ensure_jit(sc->r);
 	if (!buf)
 		buf = "";
 	if (len > INT_MAX)
@@ -877,7 +941,10 @@ size_t rules_jit_size(const struct rules *r, size_t i)
 {
 	size_t size = 0;
 
-	if (!r || i >= r->n || !r->v[i].jit)
+	if (!r || i >= r->n)
+		return 0;
+	ensure_jit(r);
+	if (!r->v[i].jit)
 		return 0;
 	if (pcre2_pattern_info(r->v[i].re, PCRE2_INFO_JITSIZE, &size) != 0)
 		return 0;

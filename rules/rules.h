@@ -78,6 +78,17 @@ int rules_scan_with(struct rules_scanner *sc, const char *path, const char *buf,
 
 size_t rules_count(const struct rules *r);
 
+/* SHA-256 over what decides a verdict: fnguard's version, every rule's id,
+ * pattern, severity and extensions in order, and whether only the high
+ * and critical rules enforce (packs). Verdict caches are keyed by it. */
+#define RULES_DIGEST_LEN 32
+void rules_digest(const struct rules *r, bool packs, unsigned char out[RULES_DIGEST_LEN]);
+
+/* Whether a finding refuses the file: with the shipped packs (packs),
+ * only high and critical rules do (low and medium ones flag ordinary
+ * library code); a policy's own rules always do. */
+bool rules_finding_enforces(const struct rules_finding *f, bool packs);
+
 /* Size of rule i's JIT code (PCRE2_INFO_JITSIZE); 0 when the rule runs
  * in the interpreter (JIT unavailable) or i is out of range. For tests
  * and diagnostics. */

@@ -15,6 +15,8 @@ void cli_usage(FILE *f)
 	      "  fnguard check POLICY...\n"
 	      "  fnguard scan [-p POLICY] [--rules FILE]... [--format text|json|sarif] PATH...\n"
 	      "  fnguard probe [--json]\n"
+	      "  fnguard report [--html FILE] [--json] [--since T] [--function NAME] [LOG...]\n"
+	      "  fnguard learn [LOG...]\n"
 	      "  fnguard --version | --help\n"
 	      "\n"
 	      "Policy lookup for run: -p, else $FNGUARD_POLICY, else "

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@
 #include "rules.h"
 #include "sup.h"
 #include "sys.h"
+#include "trust.h"
+#include "vcache.h"
 #include "walk.h"
 
 #define CODE_MAX_FILE (64u << 20) /* larger code files are refused, not skimmed */
@@ -45,11 +49,56 @@ struct sup_code {
 	size_t n_paths;
 	struct verdict *cache;
 	size_t n_cache, cap_cache;
+	/* (dev, ino) -> 1 + index into cache, open addressing; the latest
+	 * verdict for an inode wins (a rewritten file is judged again). */
+	uint32_t *idx;
+	size_t idx_cap;
+	struct vcache *vc;  /* code.cache, when believed */
+	char vc_state[320]; /* why it is used or not, for the start event */
+	long task_uid;      /* every task's euid when it cannot differ from ours, else -1 */
 };
 
 struct open_how_v0 {
 	uint64_t flags, mode, resolve;
 };
+
+/* Under NO_NEW_PRIVS a task can only drop ids: when all of ours are one
+ * unprivileged uid without capabilities, it is every task's euid. */
+static long fixed_task_uid(void)
+{
+	uid_t r, e, su;
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (getresuid(&r, &e, &su) < 0 || r != e || e != su || e == 0 ||
+	    syscall(SYS_capget, &h, d) < 0 || (d[0].permitted | d[1].permitted))
+		return -1;
+	return (long)e;
+}
+
+static void load_vcache(struct sup_code *c, const struct policy *p)
+{
+	const char *f = p->code.cache, *slash = p->file ? strrchr(p->file, '/') : NULL;
+	unsigned char digest[RULES_DIGEST_LEN];
+	char path[PATH_MAX], why[256];
+
+	if (f[0] == '/' || !slash)
+		snprintf(path, sizeof path, "%s", f);
+	else
+		snprintf(path, sizeof path, "%.*s/%s", (int)(slash - p->file), p->file, f);
+	rules_digest(c->rules, c->packs, digest);
+	int rc = vcache_load(path, digest, &c->vc, why, sizeof why);
+	if (rc == 0)
+		snprintf(c->vc_state, sizeof c->vc_state, "%s: %zu clean files", path,
+			 vcache_count(c->vc));
+	else
+		snprintf(c->vc_state, sizeof c->vc_state, "%s: not used: %s", path, why);
+}
+
+const char *sup_code_cache_state(const struct sup_code *c)
+{
+	return c && c->vc_state[0] ? c->vc_state : NULL;
+}
 
 int sup_code_open(struct sup *s, char *err, size_t errlen)
 {
@@ -84,6 +133,9 @@ int sup_code_open(struct sup *s, char *err, size_t errlen)
 		if (c->paths[c->n_paths])
 			c->n_paths++;
 	}
+	c->task_uid = fixed_task_uid();
+	if (pc->cache)
+		load_vcache(c, s->pol);
 	s->code = c;
 	return 0;
 }
@@ -97,6 +149,8 @@ void sup_code_free(struct sup_code *c)
 		free(c->paths[i]);
 	free(c->paths);
 	free(c->cache);
+	free(c->idx);
+	vcache_free(c->vc);
 	free(c);
 }
 
@@ -129,8 +183,7 @@ static bool on_finding(void *arg, const struct rules_finding *f)
 
 	/* The shipped packs' low and medium rules flag ordinary library
 	 * code (plain subprocess, ctypes): they inform a scan, not a refusal. */
-	if (h->c->packs && f->severity &&
-	    (strcmp(f->severity, "low") == 0 || strcmp(f->severity, "medium") == 0))
+	if (!rules_finding_enforces(f, h->c->packs))
 		return true;
 	h->v->clean = false;
 	snprintf(h->v->rule, sizeof h->v->rule, "%s", f->rule_id);
@@ -146,7 +199,61 @@ static bool same_file(const struct verdict *v, const struct stat *st)
 	       v->ctime.tv_sec == st->st_ctim.tv_sec && v->ctime.tv_nsec == st->st_ctim.tv_nsec;
 }
 
-/* A fresh, clean cache slot for st (not yet counted), or NULL. */
+static size_t id_hash(dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
+	return (size_t)(h * 0xff51afd7ed558ccdull >> 17);
+}
+
+static void idx_put(struct sup_code *c, size_t i)
+{
+	size_t m = c->idx_cap - 1;
+	const struct verdict *v = &c->cache[i];
+
+	for (size_t k = id_hash(v->dev, v->ino) & m;; k = (k + 1) & m) {
+		uint32_t j = c->idx[k];
+		if (j == 0 || (c->cache[j - 1].dev == v->dev && c->cache[j - 1].ino == v->ino)) {
+			c->idx[k] = (uint32_t)i + 1;
+			return;
+		}
+	}
+}
+
+/* Counts the slot cache_slot() filled: it becomes what lookup() finds for
+ * its inode. False without memory for the index (the verdict is then
+ * simply not kept). */
+static bool cache_commit(struct sup_code *c)
+{
+	if ((c->n_cache + 1) * 2 > c->idx_cap) {
+		size_t cap = c->idx_cap ? c->idx_cap * 2 : 1024;
+		uint32_t *idx = calloc(cap, sizeof *idx);
+		if (!idx)
+			return false;
+		free(c->idx);
+		c->idx = idx;
+		c->idx_cap = cap;
+		for (size_t i = 0; i < c->n_cache; i++)
+			idx_put(c, i);
+	}
+	idx_put(c, c->n_cache++);
+	return true;
+}
+
+static struct verdict *lookup(const struct sup_code *c, const struct stat *st)
+{
+	if (!c->idx_cap)
+		return NULL;
+	size_t m = c->idx_cap - 1;
+	for (size_t k = id_hash(st->st_dev, st->st_ino) & m; c->idx[k]; k = (k + 1) & m) {
+		struct verdict *v = &c->cache[c->idx[k] - 1];
+		if (v->dev == st->st_dev && v->ino == st->st_ino)
+			return same_file(v, st) ? v : NULL;
+	}
+	return NULL;
+}
+
+/* A fresh, clean cache slot for st (not yet counted: cache_commit()), or
+ * NULL. */
 static struct verdict *cache_slot(struct sup_code *c, const struct stat *st)
 {
 	if (c->n_cache == c->cap_cache) {
@@ -168,34 +275,46 @@ static struct verdict *cache_slot(struct sup_code *c, const struct stat *st)
 	return v;
 }
 
-/* The verdict for the open file fd, cached by identity and times: a file
- * rewritten at run time (same inode, new mtime/ctime) is scanned again. */
+/* The verdict for the open file fd (whose identity is st), cached by
+ * identity and times: a file rewritten at run time (same inode, new
+ * mtime/ctime) is judged again. A file the verdict cache names (by
+ * identity, else by contents) is clean without a scan. */
+static const struct verdict *judge_st(struct sup_code *c, int fd, const char *real,
+				      const struct stat *st)
+{
+	struct verdict *v = lookup(c, st);
+
+	if (v)
+		return v;
+	v = cache_slot(c, st);
+	if (!v)
+		return NULL;
+	if (vcache_has_file(c->vc, st)) {
+		/* clean */
+	} else if (st->st_size > (off_t)CODE_MAX_FILE) {
+		v->clean = false;
+		snprintf(v->rule, sizeof v->rule, "code.size");
+	} else {
+		_cleanup_free_ char *buf = malloc((size_t)st->st_size + 1);
+		ssize_t n = buf ? pread(fd, buf, (size_t)st->st_size, 0) : -1;
+		if (n < 0)
+			return NULL;
+		unsigned char sha[VCACHE_SHA_LEN];
+		if (c->vc)
+			vcache_sha(buf, (size_t)n, sha);
+		struct first_hit h = { c, v };
+		if ((!c->vc || !vcache_has_content(c->vc, sha)) &&
+		    rules_scan(c->rules, real, buf, (size_t)n, on_finding, &h) < 0)
+			return NULL;
+	}
+	return cache_commit(c) ? v : NULL;
+}
+
 static const struct verdict *judge(struct sup_code *c, int fd, const char *real)
 {
 	struct stat st;
 
-	if (fstat(fd, &st) < 0)
-		return NULL;
-	for (size_t i = 0; i < c->n_cache; i++)
-		if (same_file(&c->cache[i], &st))
-			return &c->cache[i];
-	struct verdict *v = cache_slot(c, &st);
-	if (!v)
-		return NULL;
-	if (st.st_size > (off_t)CODE_MAX_FILE) {
-		v->clean = false;
-		snprintf(v->rule, sizeof v->rule, "code.size");
-	} else {
-		_cleanup_free_ char *buf = malloc((size_t)st.st_size + 1);
-		ssize_t n = buf ? pread(fd, buf, (size_t)st.st_size, 0) : -1;
-		if (n < 0)
-			return NULL;
-		struct first_hit h = { c, v };
-		if (rules_scan(c->rules, real, buf, (size_t)n, on_finding, &h) < 0)
-			return NULL;
-	}
-	c->n_cache++;
-	return v;
+	return fstat(fd, &st) < 0 ? NULL : judge_st(c, fd, real, &st);
 }
 
 static void log_code(struct sup *s, pid_t tid, const char *action, const char *path,
@@ -263,11 +382,13 @@ static bool hand_over(struct sup *s, uint64_t id, int fd, int flags)
 }
 
 /* The effective uid of a task (-1 when unknown). */
-static long task_euid(pid_t tid)
+static long task_euid(const struct sup_code *c, pid_t tid)
 {
 	char path[64], line[256];
 	long ruid, euid = -1;
 
+	if (c->task_uid >= 0)
+		return c->task_uid;
 	snprintf(path, sizeof path, "/proc/%d/status", tid);
 	_cleanup_file_ FILE *f = fopen(path, "re");
 	while (f && fgets(line, sizeof line, f))
@@ -276,30 +397,31 @@ static long task_euid(pid_t tid)
 	return euid;
 }
 
-static bool not_writable_by(const struct stat *st, long uid)
+static bool out_of_reach(const struct stat *st, const char *real, long uid)
 {
-	return uid > 0 && (long)st->st_uid != uid && !(st->st_mode & (S_IWGRP | S_IWOTH));
+	return trust_not_writable_by(st, uid) || trust_read_only(st->st_dev, real);
 }
 
 /* A .pyc may be read when nothing the workload could have written is in
- * it: the workload is not root, neither the .pyc nor its directory is
- * writable by it, and the source it stands for (dir/__pycache__/m.TAG.pyc
- * for dir/m.py) scans clean. A header check cannot do this: a forged
- * .pyc carries whatever source size, mtime or hash it likes. Otherwise
- * refusing it makes CPython compile the scanned source (measured: ~6x
- * slower for an import-heavy start). */
+ * it: neither the .pyc nor its directory is writable by it (it is not
+ * root and owns neither, or they are on a read-only mount), and the
+ * source it stands for (dir/__pycache__/m.TAG.pyc for dir/m.py) scans
+ * clean. A header check cannot do this: a forged .pyc carries whatever
+ * source size, mtime or hash it likes. Otherwise refusing it makes
+ * CPython compile the scanned source (measured: ~6x slower for an
+ * import-heavy start). */
 static bool pyc_usable(struct sup *s, pid_t tid, int fd, const char *real)
 {
-	struct stat st, dst;
+	struct stat st, dst, sst;
 	char dir[PATH_MAX], src[PATH_MAX];
-	long uid = task_euid(tid);
+	long uid = task_euid(s->code, tid);
 
 	snprintf(dir, sizeof dir, "%s", real);
 	char *slash = strrchr(dir, '/');
-	if (!slash || fstat(fd, &st) < 0 || !not_writable_by(&st, uid))
+	if (!slash || fstat(fd, &st) < 0 || !out_of_reach(&st, real, uid))
 		return false;
 	*slash = 0;
-	if (stat(dir, &dst) < 0 || !not_writable_by(&dst, uid))
+	if (stat(dir, &dst) < 0 || !out_of_reach(&dst, dir, uid))
 		return false;
 	/* dir must be .../__pycache__; the module name ends at the first dot. */
 	char *cache = strrchr(dir, '/');
@@ -310,13 +432,18 @@ static bool pyc_usable(struct sup *s, pid_t tid, int fd, const char *real)
 	size_t mod = strcspn(base, ".");
 	if ((size_t)snprintf(src, sizeof src, "%s/%.*s.py", dir, (int)mod, base) >= sizeof src)
 		return false;
-	_cleanup_fd_ int sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (sfd < 0)
-		return false; /* sourceless bytecode cannot be scanned */
+	/* A source judged before (the pre-launch scan) needs no open. */
+	const struct verdict *v =
+		lstat(src, &sst) == 0 && S_ISREG(sst.st_mode) ? lookup(s->code, &sst) : NULL;
+	if (!v) {
+		_cleanup_fd_ int sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (sfd < 0)
+			return false; /* sourceless bytecode cannot be scanned */
+		v = judge(s->code, sfd, src);
+	}
 	/* A flagged source is reported (and acted on) when CPython, refused
 	 * its cache, opens the source itself; where violations only log, the
 	 * source would run anyway and its trusted cache may as well. */
-	const struct verdict *v = judge(s->code, sfd, src);
 	enum pol_action eff;
 	sup_violation_action(s, s->pol->code.action, &eff);
 	return v && (v->clean || eff == POL_ACT_LOG);
@@ -340,13 +467,12 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		path_addr = req->data.args[1];
 		flags = (int)req->data.args[2];
 	}
-	_cleanup_fd_ int mem = sys_open_mem(tid);
-	if (mem < 0 || sys_read_cstr(mem, path_addr, path, sizeof path) < 0)
+	if (sys_peek_cstr(tid, path_addr, path, sizeof path) < 0)
 		return; /* the kernel will answer EFAULT/ENAMETOOLONG itself */
 	if (req->data.nr == SYS_openat2) {
 		struct open_how_v0 how;
 		if (req->data.args[3] < sizeof how ||
-		    sys_read_mem(mem, req->data.args[2], &how, sizeof how) < 0)
+		    sys_peek(tid, req->data.args[2], &how, sizeof how) < 0)
 			return;
 		flags = (int)how.flags;
 	}
@@ -390,6 +516,16 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 					s->violation = true;
 				return;
 			}
+		} else if (log_writes(s->log, "allow")) {
+			/* With log.allowed, the code files a run loads are
+			 * what `fnguard learn` makes the code paths from. */
+			cJSON *ev = sup_event(s, "code", "allow", tid);
+			if (ev) {
+				cJSON_AddStringToObject(ev, "path", real);
+				log_emit(s->log, ev);
+			}
+		} else {
+			log_count(s->log, "code", "allow");
 		}
 	}
 	if (hand_over(s, req->id, fd, flags))
@@ -430,7 +566,7 @@ static bool on_prescan(void *arg, const struct rules_finding *f)
 {
 	struct prescan_item *it = arg;
 
-	if (f->severity && (strcmp(f->severity, "low") == 0 || strcmp(f->severity, "medium") == 0))
+	if (!rules_finding_enforces(f, true))
 		return true; /* the caller only passes packs' findings here */
 	if (it->n == it->cap) {
 		size_t cap = it->cap ? it->cap * 2 : 8;
@@ -460,6 +596,13 @@ static void prescan_work(void *ctx, unsigned worker, void *item)
 	struct prescan_worker *w = &p->w[worker];
 	struct prescan_item *it = item;
 
+	const struct vcache *vc = p->s->code->vc;
+	/* A file the verdict cache names is neither opened nor read. */
+	if (vc && lstat(it->path, &it->st) == 0 && S_ISREG(it->st.st_mode) &&
+	    vcache_has_file(vc, &it->st)) {
+		it->scanned = true;
+		return;
+	}
 	_cleanup_fd_ int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &it->st) < 0)
 		return;
@@ -477,6 +620,14 @@ static void prescan_work(void *ctx, unsigned worker, void *item)
 	ssize_t n = pread(fd, w->buf, want, 0);
 	if (n < 0)
 		return;
+	unsigned char sha[VCACHE_SHA_LEN];
+	if (vc) {
+		vcache_sha(w->buf, (size_t)n, sha);
+		if (vcache_has_content(vc, sha)) {
+			it->scanned = true;
+			return;
+		}
+	}
 	it->scanned = rules_scan_with(w->sc, it->path, w->buf, (size_t)n,
 				      p->s->code->packs ? on_prescan : on_prescan_all, it) >= 0;
 }
@@ -514,7 +665,7 @@ static void prescan_done(void *ctx, void *item)
 		log_emit(p->s->log, ev);
 	}
 	if (v && !it->oom)
-		p->s->code->n_cache++;
+		cache_commit(p->s->code);
 	free(it->v);
 	free(it->path);
 }

@@ -14,6 +14,10 @@ struct sup_code;
 int sup_code_open(struct sup *s, char *err, size_t errlen);
 void sup_code_free(struct sup_code *c); /* accepts NULL */
 
+/* "PATH: N clean files" or "PATH: not used: why" when the policy names
+ * a verdict cache (code.cache), else NULL. Borrowed from c. */
+const char *sup_code_cache_state(const struct sup_code *c);
+
 /* Scans every code file under code.paths and logs each finding as a
  * `code` line with phase "prelaunch" (action audit: enforcement happens
  * when the file is opened). Call once the workload exists but before it

@@ -280,10 +280,14 @@ static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const
 			return rc;
 	}
 	if (o->code) {
-		/* Only opens for reading can load code; O_PATH ones come along
-		 * (O_RDONLY is 0) and are let go by the handler. */
-		struct scmp_arg_cmp ro1 = SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY);
-		struct scmp_arg_cmp ro2 = SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE, O_RDONLY);
+		/* Only opens for reading can load code. O_DIRECTORY ones cannot
+		 * open a file (ENOTDIR) and O_PATH ones cannot be read (a
+		 * reopen through /proc/self/fd is an open of its own): python
+		 * lists a directory per package imported, and each notification
+		 * costs two context switches. The flags are in registers: no race. */
+		const uint64_t mask = O_ACCMODE | O_DIRECTORY | O_PATH;
+		struct scmp_arg_cmp ro1 = SCMP_A1(SCMP_CMP_MASKED_EQ, mask, O_RDONLY);
+		struct scmp_arg_cmp ro2 = SCMP_A2(SCMP_CMP_MASKED_EQ, mask, O_RDONLY);
 		*what = "open";
 		if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_open, 1, &ro1)) < 0)
 			return rc;

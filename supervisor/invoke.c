@@ -54,8 +54,20 @@ static void on_event(void *arg, const char *rid, const char *body, size_t len,
 	enum pol_action eff;
 
 	(void)rid; /* every line carries it already */
-	if (insp_event(&iv->opts, body, len, &f) != 1)
+	if (insp_event(&iv->opts, body, len, &f) != 1) {
+		/* Clean invocations are counted (the exit event's counts) and,
+		 * with log.allowed, written: the report's invocations. */
+		if (log_writes(s->log, "allow")) {
+			cJSON *ev = log_begin(s->log, "invoke", "allow", s->child);
+			if (ev) {
+				cJSON_AddStringToObject(ev, "source", insp_source(body, len));
+				log_emit(s->log, ev);
+			}
+		} else {
+			log_count(s->log, "invoke", "allow");
+		}
 		return;
+	}
 	const char *action = sup_violation_action(s, s->pol->events.action, &eff);
 	cJSON *ev = log_begin(s->log, "invoke", action, s->child);
 	if (ev) {

@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "learn.h"
+#include "report.h"
 
 int main(int argc, char **argv)
 {
@@ -24,10 +26,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "scan"))
 		return cli_scan(argc - 1, argv + 1);
-	if (!strcmp(cmd, "report") || !strcmp(cmd, "learn")) {
-		fprintf(stderr, "fnguard: '%s' is not in this build yet\n", cmd);
-		return 2;
-	}
+	if (!strcmp(cmd, "report"))
+		return cli_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "learn"))
+		return cli_learn(argc - 1, argv + 1);
 	cli_usage(stderr);
 	return 2;
 }

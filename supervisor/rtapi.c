@@ -609,12 +609,6 @@ static bool service(struct rtapi *r, struct conn *c, const struct pollfd *fds, s
 		int rc = fill(c->up, &c->uin);
 		pump_up(r, c, rc <= 0);
 	}
-	if (c->up >= 0 && !c->connecting && c->uout.len > c->uout.off &&
-	    flush(c->up, &c->uout) < 0) {
-		proxy_log(r, "write to the Runtime API failed", strerror(errno));
-		up_close(c);
-		answer_down(c, 502, "the Runtime API connection failed");
-	}
 	if (c->state == S_IDLE && (dre & (POLLIN | POLLHUP | POLLERR))) {
 		int rc = fill(c->down, &c->din);
 		if (rc <= 0)
@@ -623,6 +617,14 @@ static bool service(struct rtapi *r, struct conn *c, const struct pollfd *fds, s
 	/* Pipelined requests wait in din until the previous answer is out. */
 	if (c->state == S_IDLE && c->din.off < c->din.len)
 		pump_down(r, c);
+	/* A request read just now goes out now, not after another poll: every
+	 * loop turn is on the invocation's critical path. */
+	if (c->up >= 0 && !c->connecting && c->uout.len > c->uout.off &&
+	    flush(c->up, &c->uout) < 0) {
+		proxy_log(r, "write to the Runtime API failed", strerror(errno));
+		up_close(c);
+		answer_down(c, 502, "the Runtime API connection failed");
+	}
 	if (c->dout.len > c->dout.off && flush(c->down, &c->dout) < 0)
 		return false;
 	return !(c->close_down && c->dout.len == c->dout.off);

@@ -351,6 +351,9 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 	cJSON_AddBoolToObject(f, "pidfd_getfd", s->caps->pidfd_getfd);
 	cJSON_AddBoolToObject(f, "socket_broker", s->brk != NULL);
 	cJSON_AddBoolToObject(f, "runtime_api_proxy", s->rt != NULL);
+	const char *vc = sup_code_cache_state(s->code);
+	if (vc)
+		cJSON_AddStringToObject(f, "code_cache", vc);
 	if (s->engine) {
 		cJSON_AddStringToObject(ev, "network_engine", s->engine);
 		if (s->engine_reason)

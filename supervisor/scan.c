@@ -26,6 +26,7 @@
 #include "pool.h"
 #include "rules.h"
 #include "util.h"
+#include "vcache.h"
 #include "walk.h"
 
 /* Bigger files are generated or vendored blobs, not code anyone reviews;
@@ -49,7 +50,8 @@ struct scan_opts {
 	const char **rule_files;
 	size_t n_rule_files;
 	enum scan_format format;
-	char **paths; /* NULL-terminated, from argv */
+	const char *write_cache; /* --write-cache FILE */
+	char **paths;            /* NULL-terminated, from argv */
 };
 
 struct found {
@@ -74,6 +76,9 @@ struct scan_item {
 	struct util_sb json; /* for JSON, the findings already formatted */
 	size_t n_json;
 	bool oom;
+	bool enforcing; /* a finding that would refuse the file in `run` */
+	struct stat st; /* of the file read, taken before reading it */
+	unsigned char sha[VCACHE_SHA_LEN];
 };
 
 /* A worker's own matching state and read buffer. */
@@ -86,6 +91,8 @@ struct scan_worker {
 struct scan_state {
 	const struct scan_opts *o;
 	struct rules *rules;
+	bool packs;               /* the shipped packs, as `run` uses them */
+	struct vcache_writer *vc; /* --write-cache */
 	struct scan_worker *w;
 	size_t n_w;
 	struct found *v;
@@ -99,10 +106,11 @@ struct scan_state {
 
 static void scan_usage(FILE *f)
 {
-	fputs("usage: fnguard scan [-p POLICY] [--rules FILE]... [--format text|json|sarif] "
-	      "PATH...\n"
+	fputs("usage: fnguard scan [-p POLICY] [--rules FILE]... [--format text|json|sarif]\n"
+	      "                    [--write-cache FILE] PATH...\n"
 	      "Rules: the policy's code.rules and code.rule_files, each --rules file (YAML pack\n"
 	      "or one regex per line), else the packs shipped with fnguard.\n"
+	      "--write-cache: the files `run` would let through, for the policy's code.cache.\n"
 	      "Exit status: 0 clean, 1 findings, 2 error.\n",
 	      f);
 }
@@ -110,21 +118,21 @@ static void scan_usage(FILE *f)
 /* Reads a regular file of at most max bytes into *buf (grown as needed,
  * NUL-terminated). Returns 0, -EFBIG, or -errno. */
 static int read_capped(const char *path, bool nofollow, size_t max, char **buf, size_t *cap,
-		       size_t *len)
+		       size_t *len, struct stat *out)
 {
 	_cleanup_fd_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
 						 (nofollow ? O_NOFOLLOW : 0));
-	struct stat st;
+	struct stat tmp, *stp = out ? out : &tmp;
 	size_t got = 0, want;
 
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0 || fstat(fd, stp) < 0)
 		return -errno;
 	/* Checked on the open file: the tree walk's stat may be stale. */
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(stp->st_mode))
 		return -EINVAL;
-	if ((size_t)st.st_size > max)
+	if ((size_t)stp->st_size > max)
 		return -EFBIG;
-	want = (size_t)st.st_size;
+	want = (size_t)stp->st_size;
 	if (want + 1 > *cap) {
 		char *b = realloc(*buf, want + 1);
 		if (!b)
@@ -358,6 +366,7 @@ struct collect {
 	const char *buf;
 	size_t len;
 	bool json;
+	bool packs;
 	char *clean_path; /* for JSON: the item's path, cleaned once */
 };
 
@@ -371,6 +380,8 @@ static bool on_finding(void *arg, const struct rules_finding *f)
 			   .line = f->line,
 			   .col = f->col };
 
+	if (rules_finding_enforces(f, c->packs))
+		it->enforcing = true;
 	x.excerpt = excerpt_of(c->buf, c->len, f, &x.end_col);
 	if (x.excerpt && c->json) {
 		if (!c->clean_path)
@@ -407,12 +418,14 @@ static void scan_work(void *ctx, unsigned worker, void *item)
 	struct scan_state *st = ctx;
 	struct scan_worker *w = &st->w[worker];
 	struct scan_item *it = item;
-	struct collect c = { .it = it, .json = st->o->format == FMT_JSON };
+	struct collect c = { .it = it, .json = st->o->format == FMT_JSON, .packs = st->packs };
 
-	it->read_rc =
-		read_capped(it->path, !it->named, SCAN_FILE_MAX, &w->buf, &w->buf_cap, &it->len);
+	it->read_rc = read_capped(it->path, !it->named, SCAN_FILE_MAX, &w->buf, &w->buf_cap,
+				  &it->len, &it->st);
 	if (it->read_rc < 0)
 		return;
+	if (st->vc)
+		vcache_sha(w->buf, it->len, it->sha);
 	c.buf = w->buf;
 	c.len = it->len;
 	it->scan_rc = rules_scan_with(w->sc, it->path, w->buf, it->len, on_finding, &c);
@@ -520,6 +533,10 @@ static void scan_done(void *ctx, void *item)
 	 * stops there. */
 	if (!st->oom)
 		report_item(st, it);
+	/* What `run` would let through is remembered by --write-cache. */
+	if (st->vc && !st->oom && !it->msg && it->read_rc == 0 && it->scan_rc >= 0 &&
+	    !it->enforcing && !it->oom && vcache_writer_add(st->vc, &it->st, it->sha) < 0)
+		st->oom = true;
 	for (size_t i = 0; i < it->n; i++)
 		free(it->v[i].excerpt);
 	free(it->v);
@@ -779,7 +796,7 @@ static int load_policy_rules(struct rules *r, const char *path, struct pol_diags
 	_cleanup_free_ char *buf = NULL;
 	struct policy *p = NULL;
 	size_t cap = 0, len = 0;
-	int rc = read_capped(path, false, POLICY_MAX, &buf, &cap, &len);
+	int rc = read_capped(path, false, POLICY_MAX, &buf, &cap, &len, NULL);
 
 	if (rc < 0) {
 		fprintf(stderr, "fnguard: cannot read policy %s: %s\n", path,
@@ -797,7 +814,7 @@ static int load_policy_rules(struct rules *r, const char *path, struct pol_diags
 
 /* Rules from -p and --rules, else the shipped packs. Returns 0 or -1
  * with every problem printed. */
-static int build_rules(struct rules *r, const struct scan_opts *o)
+static int build_rules(struct rules *r, const struct scan_opts *o, bool *packs)
 {
 	struct pol_diags d = { 0 };
 	int bad = 0;
@@ -814,7 +831,10 @@ static int build_rules(struct rules *r, const struct scan_opts *o)
 		}
 		bad |= rc < 0;
 	}
-	if (!o->policy && !o->n_rule_files) {
+	/* A policy whose code section names no rules gets the shipped packs
+	 * in `run`: the same here. */
+	*packs = !o->n_rule_files && !bad && (!o->policy || rules_count(r) == 0);
+	if (*packs) {
 		const char *dir = rules_default_dir();
 		int rc = dir ? rules_load_dir(r, dir, &d) : -ENOENT;
 
@@ -851,6 +871,7 @@ static int parse_opts(int argc, char **argv, struct scan_opts *o)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "write-cache", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -879,6 +900,9 @@ static int parse_opts(int argc, char **argv, struct scan_opts *o)
 					optarg);
 				return 2;
 			}
+			break;
+		case 'w':
+			o->write_cache = optarg;
 			break;
 		case 'h':
 			scan_usage(stdout);
@@ -911,6 +935,26 @@ static void state_fini(struct scan_state *st)
 	}
 	free(st->w);
 	rules_free(st->rules);
+	vcache_writer_free(st->vc);
+}
+
+/* --write-cache: every file `run` would let through, for these rules. */
+static int save_cache(struct scan_state *st)
+{
+	unsigned char digest[RULES_DIGEST_LEN];
+	char err[PATH_MAX + 128];
+
+	rules_digest(st->rules, st->packs, digest);
+	if (vcache_writer_save(st->vc, st->o->write_cache, digest, err, sizeof err) < 0) {
+		fprintf(stderr,
+			"fnguard: %s\nHint: the verdict cache is written next to its final "
+			"name, then renamed: its directory must be writable\n",
+			err);
+		return -1;
+	}
+	fprintf(stderr, "fnguard: verdict cache %s: %zu clean files\n", st->o->write_cache,
+		vcache_writer_count(st->vc));
+	return 0;
 }
 
 /* One scanner and buffer per worker and one for the main thread, then
@@ -951,7 +995,12 @@ int cli_scan(int argc, char **argv)
 		fprintf(stderr, "fnguard: out of memory\n");
 		return 2;
 	}
-	if (build_rules(st.rules, &o) < 0) {
+	if (build_rules(st.rules, &o, &st.packs) < 0) {
+		state_fini(&st);
+		return 2;
+	}
+	if (o.write_cache && !(st.vc = vcache_writer_new())) {
+		fprintf(stderr, "fnguard: out of memory\n");
 		state_fini(&st);
 		return 2;
 	}
@@ -974,6 +1023,8 @@ int cli_scan(int argc, char **argv)
 		fprintf(stderr, "fnguard: %zu finding%s in %zu of %zu files (%.1f MB, %zu rules)\n",
 			st.findings, st.findings == 1 ? "" : "s", st.files_with, st.files,
 			(double)st.bytes / 1e6, rules_count(st.rules));
+	if (o.write_cache && save_cache(&st) < 0)
+		st.error = true;
 	rc = st.error ? 2 : st.findings ? 1 : 0;
 	state_fini(&st);
 	fflush(stdout);

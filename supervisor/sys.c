@@ -118,6 +118,41 @@ int sys_peek(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return rc == 0 ? 0 : err;
 }
 
+ssize_t sys_peek_cstr(pid_t pid, uint64_t addr, char *buf, size_t max)
+{
+	struct iovec local = { buf, max ? max - 1 : 0 }, remote[8];
+	unsigned long n = 0;
+
+	if (max == 0)
+		return -ENAMETOOLONG;
+	/* One remote element per page: a transfer stops short at the first
+	 * element that faults, so a string ending before an unmapped page
+	 * still arrives whole. */
+	for (size_t off = 0; off < local.iov_len && n < 8; n++) {
+		uint64_t a = addr + off;
+		size_t chunk = 4096 - (size_t)(a & 4095);
+		if (chunk > local.iov_len - off)
+			chunk = local.iov_len - off;
+		remote[n] = (struct iovec){ (void *)(uintptr_t)a, chunk };
+		off += chunk;
+	}
+	ssize_t got = vm_refused ? -1 : process_vm_readv(pid, &local, 1, remote, n, 0);
+	if (got < 0) {
+		if (!vm_refused && errno != EPERM && errno != ENOSYS)
+			return -errno;
+		_cleanup_fd_ int fd = sys_open_mem(pid);
+		ssize_t len = fd < 0 ? fd : sys_read_cstr(fd, addr, buf, max);
+		if (len >= 0)
+			vm_refused = true;
+		return len;
+	}
+	char *nul = memchr(buf, 0, (size_t)got);
+	if (nul)
+		return nul - buf;
+	buf[max - 1] = 0;
+	return (size_t)got == local.iov_len ? -ENAMETOOLONG : -EFAULT;
+}
+
 int sys_pokev(pid_t pid, const struct iovec *local, const struct iovec *remote, int n)
 {
 	size_t want = 0;

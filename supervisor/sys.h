@@ -46,6 +46,10 @@ static inline int sys_pidfd_getfd(int pidfd, int fd)
  * or -errno. The result is a private copy: decide on it, never re-read. */
 ssize_t sys_read_cstr(int memfd, uint64_t addr, char *buf, size_t max);
 
+/* sys_read_cstr() with process_vm_readv (one system call instead of an
+ * open, a read and a close), through /proc/PID/mem where it is refused. */
+ssize_t sys_peek_cstr(pid_t pid, uint64_t addr, char *buf, size_t max);
+
 /* Reads `len` bytes at addr (whole or -EIO). */
 int sys_read_mem(int memfd, uint64_t addr, void *buf, size_t len);
 

@@ -1,19 +1,23 @@
 #!/bin/sh
 # Install the Debian packages fnguard builds, tests and benchmarks with.
+# chromium (headless) and python3-pil check the report's HTML dashboard in
+# a real browser (tests/integration/test_report.py); jq is the reference
+# `fnguard report` is measured against (tests/bench/bench_report.py).
 # Idempotent: only missing packages are installed; nothing when all are there.
 set -eu
 
 PKGS="build-essential pkg-config clang clang-format llvm libclang-rt-14-dev \
 libseccomp-dev libpcre2-dev libyaml-dev libcjson-dev nettle-dev libc-ares-dev \
 python3 python3-pytest nodejs node-llhttp strace bubblewrap iproute2 curl \
-bpftool libbpf-dev libelf-dev zlib1g-dev"
+chromium python3-pil bpftool libbpf-dev libelf-dev zlib1g-dev"
 
 # `deps.sh bench`: also the third-party code the rule packs' false-positive
 # figures are measured on (tests/bench/fp_packs.py), and sqlmap, whose
 # payloads measure the SQL-injection detector (tests/bench/sqli_rates.py).
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS linux-perf hyperfine python3-botocore python3-requests python3-urllib3 \
-node-express node-lodash node-debug node-axios node-commander node-yargs node-minimist sqlmap"
+node-express node-lodash node-debug node-axios node-commander node-yargs node-minimist sqlmap \
+jq"
 fi
 
 # `deps.sh docker`: only what `make docker-test` needs (tools/docker-test.sh):

@@ -11,6 +11,7 @@
 Environment: FNGUARD, BENCH_CODE_RUNS (default 5), BENCH_CODE_PAIRS (10).
 """
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -62,37 +63,84 @@ def scan_table():
     print(f"| fnguard scan | {f:.3f} | {mb / f:.0f} | {r:.2f}× | ≥ 1.5× {'✓' if r >= 1.5 else '✗'} |\n")
 
 
+AS_NOBODY = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def import_row(name, prefix, pol):
+    bare = prefix + ["/usr/bin/python3", "-c", IMPORTS]
+    wrapped = prefix + [FNGUARD, "run", "-p", pol, "--log", "/dev/null", "--",
+                        "/usr/bin/python3", "-c", IMPORTS]
+    b, w = bench.pairs(bare, wrapped, PAIRS)
+    r = statistics.median(x / y for x, y in zip(w, b))
+    print(f"| {name} | {statistics.median(b):.1f} | {statistics.median(w):.1f} | "
+          f"{r:.2f}× | ≤ 1.15× {'✓' if r <= 1.15 else '✗'} |", flush=True)
+
+
+def write_policy(d, cache=None):
+    pol = os.path.join(d, "cache.yaml" if cache else "code.yaml")
+    with open(pol, "w") as f:
+        # The shipped packs (no rules named): what a policy gets by default.
+        f.write(f"version: 1\ncode:\n  paths: [{STDLIB}]\n"
+                + (f"  cache: {cache}\n" if cache else "") + "  action: deny\n")
+    os.chmod(pol, 0o644)
+    return pol
+
+
+def ro_row(d):
+    """Inside a private mount namespace (bench_code.py --ro-row DIR): the
+    standard library copied to a tmpfs of its own, mounted read-only over
+    itself, as Lambda's /var/task is. The cache was written from the
+    original tree, so its entries match by contents, as a cache shipped
+    in a function package would."""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "fng-stdlib", STDLIB + "-ro"],
+                   check=True)
+    subprocess.run(["cp", "-a", STDLIB + "/.", STDLIB + "-ro"], check=True)
+    # Shipped with the code, as in a function package: read-only too.
+    shutil.copy(os.path.join(d, "verdicts.cache"), STDLIB + "-ro/.fnguard-verdicts.cache")
+    subprocess.run(["mount", "--move", STDLIB + "-ro", STDLIB], check=True)
+    subprocess.run(["mount", "-o", "remount,ro", STDLIB], check=True)
+    import_row("root, read-only tmpfs (pyc trusted), no cache", [], os.path.join(d, "code.yaml"))
+    import_row("root, read-only tmpfs, verdict cache in it (by contents)", [],
+               write_policy(d, STDLIB + "/.fnguard-verdicts.cache"))
+
+
 def import_table():
     # As root every .pyc is writable by the workload and refused (CPython
     # compiles the scanned sources); as an unprivileged user the root-owned
     # standard library caches are used once their sources scan clean.
-    users = [("root", [])]
-    if os.geteuid() == 0 and os.path.exists("/usr/bin/setpriv"):
-        users.append(("uid 65534", ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                                    "--clear-groups"]))
+    # Rows with a verdict cache: `fnguard scan --write-cache` run by root
+    # first; the workload must not be able to write it (trust.h).
     print(f"## Import-heavy start, code validation over the standard library "
           f"({PAIRS} interleaved pairs)\n")
-    print("| workload user | bare ms | fnguard ms | ratio | goal |")
+    print("| workload user, setup | bare ms | fnguard ms | ratio | goal |")
     print("|---|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory() as tmp:
         os.chmod(tmp, 0o755)
-        pol = os.path.join(tmp, "code.yaml")
-        with open(pol, "w") as f:
-            # The shipped packs (no rules named): what a policy gets by default.
-            f.write(f"version: 1\ncode:\n  paths: [{STDLIB}]\n  action: deny\n")
-        os.chmod(pol, 0o644)
-        for name, prefix in users:
-            bare = prefix + ["/usr/bin/python3", "-c", IMPORTS]
-            wrapped = prefix + [FNGUARD, "run", "-p", pol, "--log", "/dev/null", "--",
-                                "/usr/bin/python3", "-c", IMPORTS]
-            b, w = bench.pairs(bare, wrapped, PAIRS)
-            r = statistics.median(x / y for x, y in zip(w, b))
-            print(f"| {name} | {statistics.median(b):.1f} | {statistics.median(w):.1f} | "
-                  f"{r:.2f}× | ≤ 1.15× {'✓' if r <= 1.15 else '✗'} |")
+        pol = write_policy(tmp)
+        cpol = write_policy(tmp, "verdicts.cache")
+        subprocess.run([FNGUARD, "scan", "-p", cpol, "--write-cache",
+                        os.path.join(tmp, "verdicts.cache"), STDLIB],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import_row("root", [], pol)
+        root = os.geteuid() == 0
+        if root and os.path.exists(AS_NOBODY[0]):
+            import_row("uid 65534", AS_NOBODY, pol)
+            import_row("uid 65534, verdict cache written by root", AS_NOBODY, cpol)
+        mnt = STDLIB + "-ro"
+        if root and shutil.which("unshare") and not os.path.exists(mnt):
+            os.mkdir(mnt)
+            try:
+                subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable,
+                                os.path.abspath(__file__), "--ro-row", tmp], check=True)
+            finally:
+                os.rmdir(mnt)
     print(f"\nWorkload: `python3 -c '{IMPORTS}'`; rules: the shipped packs.\n")
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--ro-row"]:
+        ro_row(sys.argv[2])
+        sys.exit(0)
     ncpu, kernel, cpu = bench.machine()
     print(f"# fnguard code validation\n\n- machine: {ncpu} CPUs, Linux {kernel}, {cpu}\n")
     scan_table()

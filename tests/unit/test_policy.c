@@ -44,6 +44,7 @@ static const char full_yaml[] =
 	"      message: no subprocess\n"
 	"      severity: high\n"
 	"  rule_files: [code_protect.txt]\n"
+	"  cache: verdicts.cache\n"
 	"  action: kill\n"
 	"events:\n"
 	"  detect: [sqli, xss]\n"
@@ -102,6 +103,7 @@ UNIT_SUITE(policy_full)
 		CHECK(p->code.rules[0].loc.line == 16 && p->code.rules[0].loc.col == 7);
 	}
 	CHECK(p->code.rule_files.n == 1);
+	CHECK_STR(p->code.cache, "verdicts.cache");
 	CHECK(p->code.action == POL_ACT_KILL);
 	CHECK(p->events.present && p->events.detect == (POL_DETECT_SQLI | POL_DETECT_XSS));
 	CHECK(p->events.action == POL_ACT_UNSET);

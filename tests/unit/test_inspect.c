@@ -1,0 +1,73 @@
+/* Event inspection: where payloads hide (base64 bodies in every padding
+ * and in the forms only nettle reads, JSON inside strings, form values)
+ * and that each is judged with its own JSON path. */
+#include <string.h>
+
+#include "inspect.h"
+#include "policy.h"
+#include "unit.h"
+
+struct icase {
+	const char *event;
+	int verdict;      /* insp_event(): 1 finding, 0 clean */
+	const char *path; /* of the finding */
+};
+
+static void run_table(const struct icase *t, size_t n)
+{
+	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
+					 POL_DETECT_PATH_TRAVERSAL };
+
+	for (size_t i = 0; i < n; i++) {
+		struct insp_finding f;
+		int got = insp_event(&o, t[i].event, strlen(t[i].event), &f);
+		CHECK_MSG(got == t[i].verdict, t[i].event);
+		if (got == 1 && t[i].path)
+			CHECK_STR(f.path, t[i].path);
+	}
+}
+
+UNIT_SUITE(inspect_base64_bodies)
+{
+	/* "; cat /etc/passwd" with 0, 1 and 2 '=' of padding (the decoder's
+	 * quick path), with a line break (nettle's), and text that is not
+	 * base64 at all (judged as it is). */
+	static const struct icase t[] = {
+		{ "{\"isBase64Encoded\":true,\"body\":\"eDsgY2F0IC9ldGMvcGFzc3dk\"}", 1,
+		  "body|base64" },
+		{ "{\"isBase64Encoded\":true,\"body\":\"eHg7IGNhdCAvZXRjL3Bhc3N3ZA==\"}", 1,
+		  "body|base64" },
+		{ "{\"isBase64Encoded\":true,\"body\":\"eHh4OyBjYXQgL2V0Yy9wYXNzd2Q=\"}", 1,
+		  "body|base64" },
+		{ "{\"isBase64Encoded\":true,\"body\":\"eDsgY2F0IC9l\\ndGMvcGFzc3dk\"}", 1,
+		  "body|base64" },
+		{ "{\"isBase64Encoded\":true,\"body\":\"aGVsbG8gd29ybGQ=\"}", 0, NULL },
+		{ "{\"isBase64Encoded\":true,\"body\":\"not base64; cat /etc/passwd\"}", 1,
+		  "body" },
+		{ "{\"isBase64Encoded\":false,\"body\":\"eDsgY2F0IC9ldGMvcGFzc3dk\"}", 0, NULL },
+		/* JSON inside the decoded body, field by field. */
+		{ "{\"isBase64Encoded\":true,\"body\":\"eyJxIjogIjEnIE9SICcxJz0nMSJ9\"}", 1,
+		  "body|base64|json.q" },
+	};
+	run_table(t, sizeof t / sizeof t[0]);
+}
+
+UNIT_SUITE(inspect_nested_documents)
+{
+	static const struct icase t[] = {
+		/* An SQS batch: the second message's body is JSON with an attack. */
+		{ "{\"Records\":[{\"eventSource\":\"aws:sqs\",\"body\":\"{\\\"a\\\":\\\"fine\\\"}"
+		  "\"},"
+		  "{\"eventSource\":\"aws:sqs\",\"body\":\"{\\\"a\\\":\\\"<script>x</"
+		  "script>\\\"}\"}]}",
+		  1, "Records[1].body|json.a" },
+		{ "{\"Records\":[{\"body\":\"{\\\"a\\\":\\\"fine\\\"}\"},{\"body\":\"[1,2,"
+		  "\\\"ok\\\"]\"}]}",
+		  0, NULL },
+		/* A broken inner document is judged as text. */
+		{ "{\"m\":\"{not json; cat /etc/passwd\"}", 1, "m" },
+		{ "{\"q\":\"a=1&b=..%2F..%2Fetc%2Fpasswd\"}", 1, NULL },
+		{ "{\"note\":\"The customer's order; total 42.50 -- see notes\"}", 0, NULL },
+	};
+	run_table(t, sizeof t / sizeof t[0]);
+}
