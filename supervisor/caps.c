@@ -167,7 +167,7 @@ void sup_probe_cgroup2(struct sup_caps *c)
 	}
 }
 
-static void probe_bpf(struct sup_caps *c)
+void sup_probe_bpf(struct sup_caps *c)
 {
 	struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
@@ -214,7 +214,7 @@ void sup_probe(struct sup_caps *c, bool full)
 	c->full = true;
 	probe_in_child(c);
 	sup_probe_cgroup2(c);
-	probe_bpf(c);
+	sup_probe_bpf(c);
 }
 
 const char *sup_caps_tier(const struct sup_caps *c, const char **why)

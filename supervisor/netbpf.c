@@ -50,8 +50,9 @@ static const char *const leave_limit =
 	"bpf network engine: a workload running as root can move itself out of its cgroup "
 	"(cgroup v2 is mounted without nsdelegate) and then connect unjudged";
 
-/* Why bpf cannot run here, or NULL. */
-static const char *precheck(struct sup *s)
+/* Why bpf cannot (or, for auto, should not) run here, or NULL: the cheap
+ * checks, before the programs are loaded and verified (~15 ms). */
+static const char *precheck(struct sup *s, bool is_auto)
 {
 	if (!s->caps->cgroup2)
 		return "no cgroup v2 hierarchy is mounted (see /proc/self/mountinfo)";
@@ -59,6 +60,15 @@ static const char *precheck(struct sup *s)
 		if (access(nscd_paths[i], F_OK) == 0)
 			return "an nscd socket exists: the bpf programs cannot keep the workload "
 			       "from resolving through it";
+	sup_probe_bpf(s->caps);
+	if (!s->caps->bpf)
+		return "this process may not load eBPF programs (bpf() refused; CAP_BPF and "
+		       "CAP_NET_ADMIN are needed)";
+	/* auto picks the engine that holds: notify judges every connect
+	 * wherever the workload's cgroup is. */
+	if (is_auto && workload_can_leave(s))
+		return "the workload runs as root and cgroup v2 is mounted without nsdelegate: it "
+		       "could move itself out of the bpf programs' cgroup";
 	return NULL;
 }
 
@@ -76,7 +86,7 @@ int sup_netbpf_open(struct sup *s, char *err, size_t errlen)
 	if (net->engine == POL_ENGINE_NOTIFY)
 		return 0;
 	sup_probe_cgroup2(s->caps);
-	const char *pre = precheck(s);
+	const char *pre = precheck(s, net->engine == POL_ENGINE_AUTO);
 	int rc = -EOPNOTSUPP;
 	if (pre) {
 		snprintf(why, sizeof why, "%s", pre);
@@ -91,17 +101,6 @@ int sup_netbpf_open(struct sup *s, char *err, size_t errlen)
 			.test_reject = env && strcmp(env, "1") == 0,
 		};
 		rc = bpfnet_open(&o, &s->bpf, why, sizeof why);
-	}
-	/* auto picks the engine that holds: notify judges every connect
-	 * wherever the workload's cgroup is. (Checked after the load, so a
-	 * load failure, the more basic reason, is the one reported.) */
-	if (rc == 0 && net->engine == POL_ENGINE_AUTO && workload_can_leave(s)) {
-		bpfnet_free(s->bpf);
-		s->bpf = NULL;
-		snprintf(why, sizeof why, "%s",
-			 "the workload runs as root and cgroup v2 is mounted without nsdelegate: "
-			 "it could move itself out of the bpf programs' cgroup");
-		rc = -EPERM;
 	}
 	if (rc == 0) {
 		s->engine = "bpf";
