@@ -150,7 +150,7 @@ static void probe_actions(struct sup_caps *c)
 	}
 }
 
-static void probe_cgroup2(struct sup_caps *c)
+void sup_probe_cgroup2(struct sup_caps *c)
 {
 	_cleanup_file_ FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[1024];
@@ -169,7 +169,7 @@ static void probe_cgroup2(struct sup_caps *c)
 	}
 }
 
-static void probe_bpf(struct sup_caps *c)
+void sup_probe_bpf(struct sup_caps *c)
 {
 	struct bpf_insn insns[] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
@@ -215,8 +215,8 @@ void sup_probe(struct sup_caps *c, bool full)
 	}
 	c->full = true;
 	probe_in_child(c);
-	probe_cgroup2(c);
-	probe_bpf(c);
+	sup_probe_cgroup2(c);
+	sup_probe_bpf(c);
 }
 
 const char *sup_caps_tier(const struct sup_caps *c, const char **why)
@@ -263,6 +263,8 @@ cJSON *sup_caps_json(const struct sup_caps *c)
 	if (c->cgroup2)
 		cJSON_AddStringToObject(o, "cgroup2_mount", c->cgroup2_mount);
 	cJSON_AddBoolToObject(o, "bpf", c->bpf);
+	/* What network.engine: auto picks (a policy may still ask for either). */
+	cJSON_AddStringToObject(o, "network_engine", c->cgroup2 && c->bpf ? "bpf" : "notify");
 	cJSON_AddBoolToObject(o, "root", c->running_as_root);
 	char lib[PATH_MAX], err[PATH_MAX + 128];
 	if (sup_preload_find(lib, sizeof lib, err, sizeof err) == 0)
@@ -306,6 +308,9 @@ void sup_caps_print(const struct sup_caps *c)
 	printf("cgroup v2             %s%s%s\n", yesno(c->cgroup2), c->cgroup2 ? " at " : "",
 	       c->cgroup2 ? c->cgroup2_mount : "");
 	printf("eBPF cgroup programs  %s\n", yesno(c->bpf));
+	printf("network engine (auto) %s\n",
+	       c->cgroup2 && c->bpf ? "bpf (cgroup programs judge connects in the kernel)"
+				    : "notify (the supervisor judges connects)");
 	printf("running as root       %s\n", yesno(c->running_as_root));
 	char lib[PATH_MAX], err[PATH_MAX + 128];
 	bool have = sup_preload_find(lib, sizeof lib, err, sizeof err) == 0;

@@ -38,6 +38,12 @@ struct sup_caps {
  * sync_wake_up, pidfd_getfd) and fails with a clear error if it must. */
 void sup_probe(struct sup_caps *c, bool full);
 
+/* Only the cgroup v2 mount (c->cgroup2, c->cgroup2_mount): for the bpf
+ * network engine, which run needs without the full probe. */
+void sup_probe_cgroup2(struct sup_caps *c);
+/* Only c->bpf: a trivial cgroup sock_addr program loads. */
+void sup_probe_bpf(struct sup_caps *c);
+
 /* The tier `run --tier auto` picks: "kernel" or NULL when none is usable
  * in this build; *why explains what is missing (static text). */
 const char *sup_caps_tier(const struct sup_caps *c, const char **why);

@@ -30,13 +30,14 @@
  * caller left there and the kernel ignores it. */
 enum cond {
 	C_ALWAYS,
-	C_A0_SUP,    /* arg0 is the supervisor's pid */
-	C_KILL,      /* kill(2): the supervisor, -1, or -supervisor_pgid */
-	C_UNTRACED,  /* clone(2) flags with CLONE_UNTRACED */
-	C_FCNTL_OWN, /* fcntl F_SETOWN to the supervisor, or F_SETOWN_EX */
-	C_IOCTL_OWN, /* FIOSETOWN / SIOCSPGRP: owner behind a pointer */
-	C_SOCKET,    /* socket(2) outside inet/inet6 (not raw), unix, route netlink */
-	C_FASTOPEN,  /* setsockopt(IPPROTO_TCP, TCP_FASTOPEN_CONNECT) */
+	C_A0_SUP,     /* arg0 is the supervisor's pid */
+	C_KILL,       /* kill(2): the supervisor, -1, or -supervisor_pgid */
+	C_UNTRACED,   /* clone(2) flags with CLONE_UNTRACED */
+	C_FCNTL_OWN,  /* fcntl F_SETOWN to the supervisor, or F_SETOWN_EX */
+	C_IOCTL_OWN,  /* FIOSETOWN / SIOCSPGRP: owner behind a pointer */
+	C_SOCKET,     /* socket(2) outside inet/inet6 (not raw), unix, route netlink */
+	C_FASTOPEN,   /* setsockopt(IPPROTO_TCP, TCP_FASTOPEN_CONNECT) */
+	C_INET_PROTO, /* socket(2) inet/inet6 with a protocol other than 0, TCP, UDP */
 };
 
 static const struct refusal {
@@ -102,12 +103,18 @@ static const struct refusal {
 	/* Connects on the first write, without connect(2). */
 	{ SYS_setsockopt, C_FASTOPEN, ENOPROTOOPT, "TCP_FASTOPEN_CONNECT connects without connect",
 	  true },
+	/* The bpf engine's cgroup hooks see TCP and UDP only: ping (ICMP)
+	 * and SCTP sockets send to addresses they never judge. */
+	{ SYS_socket, C_INET_PROTO, EAFNOSUPPORT,
+	  "socket family, type or protocol outside what network rules can judge "
+	  "(the bpf engine judges TCP and UDP only)",
+	  true },
 };
 
 #define M32 0xffffffffULL
 
 /* Set by sup_filter_build for sup_filter_classify. */
-static bool broker_mode;
+static bool broker_mode, bpf_mode;
 
 bool sup_filter_socket_refused(uint64_t domain, uint64_t type, uint64_t proto)
 {
@@ -217,6 +224,22 @@ static int add_refusal(scmp_filter_ctx ctx, const struct refusal *r,
 		};
 		return add(ctx, act, r->nr, 2, a);
 	}
+	case C_INET_PROTO: {
+		const int inet[] = { AF_INET, AF_INET6 };
+		for (size_t i = 0; i < ARRAY_SIZE(inet) && rc == 0; i++) {
+			/* ICMP (1) and every protocol above UDP (17): SCTP,
+			 * UDP-Lite, MPTCP, ICMPv6; 2..16 are raw-only. */
+			struct scmp_arg_cmp a[2] = {
+				SCMP_A0(SCMP_CMP_MASKED_EQ, M32, (uint64_t)inet[i]),
+				SCMP_A2(SCMP_CMP_EQ, IPPROTO_ICMP),
+			};
+			rc = add(ctx, act, r->nr, 2, a);
+			a[1] = SCMP_A2(SCMP_CMP_GT, IPPROTO_UDP);
+			if (rc == 0)
+				rc = add(ctx, act, r->nr, 2, a);
+		}
+		return rc;
+	}
 	case C_IOCTL_OWN: {
 		const uint64_t reqs[] = { FIOSETOWN, SIOCSPGRP };
 		for (size_t i = 0; i < ARRAY_SIZE(reqs) && rc == 0; i++) {
@@ -247,6 +270,8 @@ static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const
 	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
 		if (refusals[i].net && !o->net)
 			continue;
+		if (refusals[i].cond == C_INET_PROTO && !o->net_bpf)
+			continue;
 		/* The broker sees every socket() and judges the family itself. */
 		if (o->broker && refusals[i].cond == C_SOCKET)
 			continue;
@@ -274,7 +299,9 @@ static int add_rules(scmp_filter_ctx ctx, const struct sup_filter_opts *o, const
 		if ((rc = add(ctx, SCMP_ACT_NOTIFY, SYS_openat2, 0, NULL)) < 0)
 			return rc;
 	}
-	if (!o->net)
+	/* With the bpf engine the cgroup programs judge every destination in
+	 * the kernel, on the address the kernel uses: no round trip. */
+	if (!o->net || o->net_bpf)
 		return 0;
 	/* Every destination passes the net handler, which decides on its own
 	 * copy of the address and performs the allowed call itself. A sendto
@@ -341,6 +368,7 @@ int sup_filter_build(const struct sup_filter_opts *o, struct sock_fprog *prog, c
 	 * libseccomp its own detection (several syscalls on every start). */
 	seccomp_api_set(5);
 	broker_mode = o->net && o->broker;
+	bpf_mode = o->net && o->net_bpf;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx) {
 		snprintf(err, errlen, "libseccomp: cannot create a filter context");
@@ -389,7 +417,9 @@ void sup_filter_classify(long nr, struct sup_trap_info *out)
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(refusals); i++) {
-		if (refusals[i].nr == nr) {
+		/* A refused socket() is answered the same for either rule; the
+		 * reason names both when both are in the filter. */
+		if (refusals[i].nr == nr && (refusals[i].cond != C_SOCKET || !bpf_mode)) {
 			out->kind = broker_mode && refusals[i].cond == C_SOCKET ? SUP_TRAP_SOCK
 										: SUP_TRAP_REFUSE;
 			out->err = refusals[i].err;

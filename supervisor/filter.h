@@ -16,6 +16,8 @@ struct sup_filter_opts {
 	bool code;             /* code rules: trap read-only opens */
 	bool broker;           /* with net, no pidfd_getfd: trap socket,
 				* socketpair, accept, accept4 (broker.c) */
+	bool net_bpf;          /* with net, the bpf engine judges connect and
+				* send in the kernel: those are not trapped */
 };
 
 /* Builds the filter into *prog (prog->filter is malloc'd; release with

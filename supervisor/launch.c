@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -18,7 +19,7 @@
 #include "sys.h"
 
 /* Steps of the child, reported back when one fails. */
-enum step { ST_OK, ST_PDEATHSIG, ST_SETSID, ST_CAPS, ST_NNP, ST_SECCOMP };
+enum step { ST_OK, ST_PDEATHSIG, ST_SETSID, ST_CAPS, ST_NNP, ST_SECCOMP, ST_CGROUP };
 
 static const char *const step_names[] = {
 	[ST_OK] = "ok",
@@ -27,6 +28,7 @@ static const char *const step_names[] = {
 	[ST_CAPS] = "dropping capabilities",
 	[ST_NNP] = "prctl(PR_SET_NO_NEW_PRIVS)",
 	[ST_SECCOMP] = "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER)",
+	[ST_CGROUP] = "unshare(CLONE_NEWCGROUP) in the workload's cgroup",
 };
 
 struct msg {
@@ -99,7 +101,7 @@ CHILD_FN static int child_drop_caps(void)
 
 /* Between fork and execve: no allocation, no locks, raw syscalls only.
  * The fd table is shared with the supervisor, so close nothing here. */
-CHILD static void child_main(const struct sup_launch *l, pid_t parent, int sock)
+CHILD static void child_main(const struct sup_launch *l, pid_t parent, int sock, bool wait_go)
 {
 	int fd;
 
@@ -107,6 +109,16 @@ CHILD static void child_main(const struct sup_launch *l, pid_t parent, int sock)
 		child_fail(sock, ST_PDEATHSIG, errno);
 	if (getppid() != parent)
 		_exit(125); /* the supervisor died before PDEATHSIG was armed */
+	if (l->into_cgroup) {
+		/* Without clone3 the parent moves us, then says go. The new
+		 * namespace's root is the cgroup we are in (needs
+		 * CAP_SYS_ADMIN, so before the capabilities go). */
+		char go;
+		if (wait_go && read(sock, &go, 1) != 1)
+			_exit(125);
+		if (unshare(CLONE_NEWCGROUP) < 0)
+			child_fail(sock, ST_CGROUP, errno);
+	}
 	/* A session of its own: kill(0)/job control stay inside the workload. */
 	if (setsid() < 0)
 		child_fail(sock, ST_SETSID, errno);
@@ -144,6 +156,27 @@ CHILD static void child_main(const struct sup_launch *l, pid_t parent, int sock)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+/* The child, sharing our fd table (CLONE_FILES). Into a cgroup with
+ * clone3 where it exists: no migration afterwards, which costs an RCU
+ * grace period (~10 ms) in the kernel. *wait_go: the older way, the
+ * parent must move the child and release it. */
+static pid_t spawn(const struct sup_launch *l, bool *wait_go)
+{
+	*wait_go = false;
+	if (l->into_cgroup) {
+		struct clone_args ca = {
+			.flags = CLONE_FILES | CLONE_INTO_CGROUP,
+			.exit_signal = SIGCHLD,
+			.cgroup = (uint64_t)l->cgroup_dir,
+		};
+		pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+		if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
+			return pid;
+		*wait_go = true; /* before Linux 5.7 */
+	}
+	return (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
+}
+
 static void reap(pid_t pid)
 {
 	int st;
@@ -165,9 +198,10 @@ int sup_launch(const struct sup_launch *l, struct sup_caps *caps, pid_t *child, 
 	}
 	/* Raw clone: CLONE_FILES shares the fd table until the child's
 	 * execve unshares it; without CLONE_VM this is fork otherwise. */
-	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
+	bool wait_go;
+	pid_t pid = spawn(l, &wait_go);
 	if (pid == 0)
-		child_main(l, parent, sv[1]);
+		child_main(l, parent, sv[1], wait_go);
 	if (pid < 0) {
 		int e = errno;
 		close(sv[0]);
@@ -185,6 +219,20 @@ int sup_launch(const struct sup_launch *l, struct sup_caps *caps, pid_t *child, 
 		snprintf(err, errlen, "ptrace(PTRACE_SEIZE) of the workload: %s", strerror(e));
 		caps->ptrace = false;
 		return -e;
+	}
+	if (wait_go) {
+		char pid_text[16];
+		int len = snprintf(pid_text, sizeof pid_text, "%d", (int)pid);
+		if (write(l->cgroup_procs, pid_text, (size_t)len) != len ||
+		    write(sv[0], "g", 1) != 1) {
+			int e = errno;
+			reap(pid);
+			close(sv[0]);
+			close(sv[1]);
+			snprintf(err, errlen, "moving the workload into its cgroup: %s",
+				 strerror(e));
+			return -e;
+		}
 	}
 	ssize_t n;
 	do

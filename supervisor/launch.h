@@ -18,6 +18,14 @@ struct sup_launch {
 	char *const *envp; /* borrowed */
 	const struct sock_fprog *prog;
 	sigset_t child_mask; /* signal mask the workload starts with */
+	/* The bpf network engine: the child starts in the cgroup whose
+	 * directory is open as cgroup_dir (clone3 CLONE_INTO_CGROUP; before
+	 * Linux 5.7 the parent writes its pid to cgroup_procs first), then
+	 * gets a cgroup namespace rooted there (with nsdelegate, a root
+	 * workload then cannot move itself out of the programs' reach). */
+	bool into_cgroup;
+	int cgroup_dir;
+	int cgroup_procs;
 };
 
 /* Forks the child, seizes it with ptrace and receives the listener; the

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "filter.h"
 #include "codeopen.h"
+#include "netbpf.h"
 #include "netdns.h"
 #include "preload.h"
 #include "rtapi.h"
@@ -291,12 +292,13 @@ int sup_loop(struct sup *s)
 		struct pollfd p[2 + 260 + 256 + 256 + 40 + 260];
 		p[0] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = s->notify_fd, .events = POLLIN };
-		size_t nfd = 2, ndns = 0, nwait, nbrk, nrt;
+		size_t nfd = 2, ndns = 0, nwait, nbrk, nrt, nbpf;
 		if (s->dns)
 			nfd += ndns = netdns_pollfds(s->dns, p + 2, ARRAY_SIZE(p) - 2);
 		nfd += nwait = sup_net_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		nfd += nbrk = sup_broker_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		nfd += nrt = rtapi_pollfds(s->rt, p + nfd, ARRAY_SIZE(p) - nfd);
+		nfd += nbpf = sup_netbpf_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		size_t npre = sup_preload_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		nfd += npre;
 		int tmo = s->dns ? netdns_timeout(s->dns) : -1;
@@ -318,8 +320,10 @@ int sup_loop(struct sup *s)
 			sup_broker_handle(s, p + 2 + ndns + nwait, nbrk);
 		if (s->rt)
 			rtapi_handle(s->rt, p + 2 + ndns + nwait + nbrk, nrt);
+		/* Verdicts of the bpf engine: `kill` sets s->violation. */
+		sup_netbpf_handle(s, p + 2 + ndns + nwait + nbrk + nrt, nbpf);
 		if (s->pre && !s->violation)
-			sup_preload_handle(s, p + 2 + ndns + nwait + nbrk + nrt, npre);
+			sup_preload_handle(s, p + 2 + ndns + nwait + nbrk + nrt + nbpf, npre);
 		if (s->violation) {
 			sup_kill_workload(s); /* a refused name under action kill */
 			break;

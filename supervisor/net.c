@@ -124,8 +124,8 @@ static bool is_nscd(const struct net_call *c)
 	return false;
 }
 
-static void log_net(struct sup *s, const char *event, const char *action, const struct net_call *c,
-		    const char *domain, const char *rule, const char *reason)
+void sup_net_log(struct sup *s, const char *event, const char *action, pid_t tid, const char *proto,
+		 const struct pol_addr *a, const char *domain, const char *rule, const char *reason)
 {
 	char text[INET6_ADDRSTRLEN];
 
@@ -133,14 +133,14 @@ static void log_net(struct sup *s, const char *event, const char *action, const 
 		log_count(s->log, event, action);
 		return;
 	}
-	cJSON *ev = sup_event(s, event, action, c->tid);
+	cJSON *ev = sup_event(s, event, action, tid);
 	if (!ev)
 		return;
-	if (c->proto)
-		cJSON_AddStringToObject(ev, "proto", c->proto);
-	if (inet_ntop(c->a.family, c->a.addr, text, sizeof text))
+	if (proto)
+		cJSON_AddStringToObject(ev, "proto", proto);
+	if (inet_ntop(a->family, a->addr, text, sizeof text))
 		cJSON_AddStringToObject(ev, "addr", text);
-	cJSON_AddNumberToObject(ev, "port", c->a.port);
+	cJSON_AddNumberToObject(ev, "port", a->port);
 	if (domain)
 		cJSON_AddStringToObject(ev, "domain", domain);
 	else
@@ -150,6 +150,12 @@ static void log_net(struct sup *s, const char *event, const char *action, const 
 	if (reason)
 		cJSON_AddStringToObject(ev, "reason", reason);
 	log_emit(s->log, ev);
+}
+
+static void log_net(struct sup *s, const char *event, const char *action, const struct net_call *c,
+		    const char *domain, const char *rule, const char *reason)
+{
+	sup_net_log(s, event, action, c->tid, c->proto, &c->a, domain, rule, reason);
 }
 
 /* The socket's family, or -1 when it cannot be asked. */

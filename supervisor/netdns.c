@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "netbpf.h"
 #include "netdns.h"
 #include "stub.h"
 #include "sup.h"
@@ -56,6 +58,12 @@ struct redirect *netdns_find(struct netdns *d, ino_t ino)
 		if (d->r[i].ino == ino)
 			return &d->r[i];
 	return NULL;
+}
+
+static void kill_now(struct tracee *t, void *arg)
+{
+	(void)arg;
+	kill(t->tid, SIGKILL);
 }
 
 static enum stub_verdict decide(void *arg, const struct dns_query *q, uint16_t client_port)
@@ -103,8 +111,14 @@ bool netdns_judge(struct netdns *d, const char *name, uint16_t qtype, pid_t pid,
 	}
 	if (ok || eff == POL_ACT_LOG)
 		return true;
-	if (eff == POL_ACT_KILL)
+	if (eff == POL_ACT_KILL) {
+		/* Dead before the NXDOMAIN goes out: under the bpf engine the
+		 * workload's receive is not trapped, and it must not act on
+		 * the answer. The loop reaps them (sup_kill_workload). */
 		s->violation = true;
+		tracee_each(s->tt, kill_now, NULL);
+		kill(s->child, SIGKILL);
+	}
 	return false;
 }
 
@@ -120,8 +134,9 @@ static void learned(void *arg, const struct dns_query *q, const struct dns_answe
 		for (size_t i = 0; i < a->n_addrs; i++) {
 			struct pol_addr pa = { .family = a->addrs[i].family };
 			memcpy(pa.addr, a->addrs[i].addr, 16);
-			addrtab_add(s->addrs, &pa, q->name, idx,
-				    now + (int64_t)a->addrs[i].ttl * 1000 + DNS_GRACE_MS);
+			int64_t until = now + (int64_t)a->addrs[i].ttl * 1000 + DNS_GRACE_MS;
+			addrtab_add(s->addrs, &pa, q->name, idx, until);
+			sup_netbpf_learned(s, &pa, idx, until);
 		}
 	}
 	/* A name let through by audit or `log`: remember it for attribution

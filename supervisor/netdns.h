@@ -38,7 +38,8 @@ bool netdns_judge(struct netdns *d, const char *name, uint16_t qtype, pid_t pid,
 /* Rewrites *ss to the stub: its address, or v4-mapped for an IPv6 one. */
 void netdns_to_stub(const struct netdns *d, struct sockaddr_storage *ss, socklen_t *len);
 
-/* Where the stub listens (127.0.0.1, an ephemeral port). */
+/* Where the stub listens (127.0.0.1, an ephemeral port): the preload
+ * tier and the bpf engine point DNS there. */
 const struct sockaddr_in *netdns_stub(const struct netdns *d);
 
 #endif

@@ -228,6 +228,16 @@ bool rtapi_is_upstream(const struct rtapi *r, const struct pol_addr *a)
 	return r && same_addr((const struct sockaddr *)&r->upstream, a);
 }
 
+const struct sockaddr *rtapi_proxy_addr(const struct rtapi *r)
+{
+	return r ? (const struct sockaddr *)&r->self : NULL;
+}
+
+const struct sockaddr *rtapi_upstream_addr(const struct rtapi *r)
+{
+	return r ? (const struct sockaddr *)&r->upstream : NULL;
+}
+
 const char *rtapi_current(const struct rtapi *r)
 {
 	return r && r->current[0] ? r->current : NULL;

@@ -51,6 +51,11 @@ void rtapi_handle(struct rtapi *r, const struct pollfd *fds, size_t n);
 bool rtapi_is_proxy(const struct rtapi *r, const struct pol_addr *a);
 bool rtapi_is_upstream(const struct rtapi *r, const struct pol_addr *a);
 
+/* The proxy's and the real API's addresses (for the bpf engine's map);
+ * NULL when r is NULL. */
+const struct sockaddr *rtapi_proxy_addr(const struct rtapi *r);
+const struct sockaddr *rtapi_upstream_addr(const struct rtapi *r);
+
 /* The request id of the invocation in progress, or NULL. */
 const char *rtapi_current(const struct rtapi *r);
 

@@ -19,6 +19,8 @@
 #include "filter.h"
 #include "codeopen.h"
 #include "launch.h"
+#include "bpfnet.h"
+#include "netbpf.h"
 #include "netdns.h"
 #include "preload.h"
 #include "rtapi.h"
@@ -372,6 +374,13 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 	const char *vc = sup_code_cache_state(s->code);
 	if (vc)
 		cJSON_AddStringToObject(f, "code_cache", vc);
+	if (s->engine) {
+		cJSON_AddStringToObject(ev, "network_engine", s->engine);
+		if (s->engine_reason)
+			cJSON_AddStringToObject(ev, "network_engine_reason", s->engine_reason);
+		if (s->bpf)
+			cJSON_AddStringToObject(ev, "cgroup", bpfnet_cgroup_path(s->bpf));
+	}
 	cJSON *lim = cJSON_AddArrayToObject(ev, "limits");
 	for (size_t i = 0; sup_kernel_tier_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_kernel_tier_limits[i]));
@@ -389,6 +398,8 @@ static void log_start(struct sup *s, const char *tier, const char *policy_path, 
 							"through the Runtime API proxy: "
 							"AWS_LAMBDA_RUNTIME_API is not set "
 							"here"));
+	if (s->engine_limit)
+		cJSON_AddItemToArray(lim, cJSON_CreateString(s->engine_limit));
 	for (size_t i = 0; s->brk && sup_broker_limits[i]; i++)
 		cJSON_AddItemToArray(lim, cJSON_CreateString(sup_broker_limits[i]));
 	log_emit(s->log, ev);
@@ -501,16 +512,37 @@ static bool step_down(const struct sup *s, const struct run_opts *o)
 static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_path,
 		     const char *tier, const char *policy_path, const char *sha)
 {
-	char err[256];
+	char err[1024];
 	struct sup_launch l = { .path = cmd_path, .argv = o->cmd, .envp = environ };
 	bool preload = strcmp(tier, "preload") == 0;
+
+	/* The network engine decides what the filter traps. The preload tier
+	 * has neither a filter nor a cgroup launch: its interposer judges. */
+	if (preload && s->pol->network.present && s->pol->network.engine == POL_ENGINE_BPF) {
+		die_hint("network.engine is bpf, which the preload tier does not use",
+			 "use network.engine: auto or notify where seccomp or ptrace is refused");
+		return SUP_EXIT_FAILURE;
+	}
+	if (preload) {
+		s->engine = s->pol->network.present ? "preload" : NULL;
+	} else if (sup_netbpf_open(s, err, sizeof err) < 0) {
+		die_hint(err, "use network.engine: auto (falls back to notify) or notify; "
+			      "the bpf engine needs CAP_BPF and a cgroup v2 mount");
+		return SUP_EXIT_FAILURE;
+	}
+	if (s->bpf) {
+		l.into_cgroup = true;
+		l.cgroup_dir = bpfnet_dir_fd(s->bpf);
+		l.cgroup_procs = bpfnet_procs_fd(s->bpf);
+	}
 	struct sup_filter_opts fo = {
 		.supervisor_pid = s->self,
 		.supervisor_pgid = getpgrp(),
 		.net = s->pol->network.present,
 		.code = s->pol->code.present,
 		/* The in-process probe's answer: launch confirms it below. */
-		.broker = !preload && s->pol->network.present && !s->caps->pidfd_getfd,
+		.broker = !preload && s->pol->network.present && !s->caps->pidfd_getfd && !s->bpf,
+		.net_bpf = s->bpf != NULL,
 	};
 	struct sock_fprog prog = { 0 };
 
@@ -554,6 +586,8 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		die_hint(err, "AWS_LAMBDA_RUNTIME_API must be HOST:PORT, as Lambda sets it");
 		return SUP_EXIT_FAILURE;
 	}
+	sup_netbpf_start(s, s->dns ? netdns_stub(s->dns) : NULL, rtapi_proxy_addr(s->rt),
+			 rtapi_upstream_addr(s->rt));
 	if (fo.broker && sup_broker_open(s) < 0) {
 		sup_filter_free(&prog);
 		die_hint("out of memory", NULL);
@@ -563,6 +597,8 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	sup_filter_free(&prog);
 	if (rc < 0 && step_down(s, o)) {
 		sup_broker_free(s);
+		sup_netbpf_free(s); /* its cgroup is for the kernel tier's launch */
+		s->engine = s->pol->network.present ? "preload" : NULL;
 		preload = true;
 		tier = "preload";
 	}
@@ -577,7 +613,7 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 				 : "run `fnguard probe` to see what this kernel allows");
 		return SUP_EXIT_FAILURE;
 	}
-	if (!preload && s->pol->network.present && !s->caps->pidfd_getfd && !fo.broker) {
+	if (!preload && s->pol->network.present && !s->caps->pidfd_getfd && !fo.broker && !s->bpf) {
 		/* pidfd_getfd works on ourselves but not on the child (an LSM
 		 * rule): the filter was built without the broker, and every
 		 * network decision needs a copy of the workload's socket.
@@ -597,6 +633,7 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	if (s->code)
 		sup_code_prescan(s);
 	int code = sup_loop(s);
+	sup_netbpf_finish(s, &code);
 	if (s->violation)
 		rtapi_fail_current(s->rt, "the function was stopped by fnguard");
 	log_exit(s, code);
@@ -657,6 +694,7 @@ int cli_run(int argc, char **argv)
 	sup_net_free(&s);
 	sup_broker_free(&s);
 	sup_preload_free(s.pre);
+	sup_netbpf_free(&s);
 	rtapi_free(s.rt);
 	sup_invoke_free(s.inv);
 	sup_code_free(s.code);

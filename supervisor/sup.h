@@ -31,16 +31,20 @@ struct sup {
 	int sig_fd;               /* owned */
 	pid_t child;              /* the workload's first process */
 	pid_t self;
-	struct tracee_tab *tt;  /* owned */
-	struct addrtab *addrs;  /* owned; NULL without network rules */
-	struct netdns *dns;     /* owned; NULL without network rules */
-	struct sup_code *code;  /* owned; NULL without code rules */
-	struct net_wait *waits; /* owned: blocking connects answered later */
-	struct sup_invoke *inv; /* owned; events/responses inspection, or NULL */
-	struct rtapi *rt;       /* owned; the Runtime API proxy, NULL without
-				 * AWS_LAMBDA_RUNTIME_API */
-	struct brk *brk;        /* owned; the socket broker, NULL unless network
-				 * rules run without pidfd_getfd */
+	struct tracee_tab *tt;    /* owned */
+	struct addrtab *addrs;    /* owned; NULL without network rules */
+	struct netdns *dns;       /* owned; NULL without network rules */
+	struct sup_code *code;    /* owned; NULL without code rules */
+	struct net_wait *waits;   /* owned: blocking connects answered later */
+	struct sup_invoke *inv;   /* owned; events/responses inspection, or NULL */
+	struct rtapi *rt;         /* owned; the Runtime API proxy, NULL without
+				   * AWS_LAMBDA_RUNTIME_API */
+	struct brk *brk;          /* owned; the socket broker, NULL unless network
+				   * rules run without pidfd_getfd */
+	struct bpfnet *bpf;       /* owned; the bpf network engine, or NULL */
+	const char *engine;       /* "notify", "bpf", "preload"; NULL without network rules */
+	char *engine_reason;      /* owned; why auto fell back to notify, or NULL */
+	const char *engine_limit; /* static; what the chosen engine leaves open */
 	size_t n_waits;
 	int64_t next_signal_check; /* monotonic ms, for waiting connects */
 	bool deferred;             /* the current notification is answered later */
@@ -86,6 +90,12 @@ void sup_net_notify(struct sup *s, const struct seccomp_notif *req,
  * rewritten). 0 when the call may go on, else -EPERM. */
 int sup_net_judge_copy(struct sup *s, const char *event, pid_t pid, int type,
 		       struct sockaddr_storage *ss, socklen_t *len, bool *redirect);
+
+/* One `connect`/`send` line (or only its count, when the log leaves such
+ * actions out): the notify engine's and the bpf engine's verdicts alike. */
+void sup_net_log(struct sup *s, const char *event, const char *action, pid_t tid, const char *proto,
+		 const struct pol_addr *a, const char *domain, const char *rule,
+		 const char *reason);
 
 /* Deferred blocking connects: their fds, the next deadline (-1: none),
  * and answering those that finished. */

@@ -17,6 +17,9 @@ network.allow names the target, so every connect is really judged.
    through fnguard's DNS stub to the same resolver.
 3. python3 http.client, a new connection per request, to the networld
    HTTP server by address and by name (the by-name row resolves each time).
+Every table has a row per network engine: notify (the supervisor judges
+each call after a seccomp notification) and bpf (cgroup programs judge it
+in the kernel; network.engine: bpf).
 Tables 2 and 3 need network namespaces (root, iproute2); without them they
 are skipped with a note.
 
@@ -46,6 +49,11 @@ CONNECTS = int(os.environ.get("BENCH_NET_CONNECTS", "1000"))
 LOOKUPS = int(os.environ.get("BENCH_NET_LOOKUPS", "200"))
 REQUESTS = int(os.environ.get("BENCH_NET_REQUESTS", "1000"))
 CONNECT_GOAL_US, LOOKUP_GOAL_US = 30, 150
+BPF_CONNECT_GOAL_US = 3
+ENGINES = ("notify", "bpf")
+# `ip netns exec` leaves no cgroup mount: the bpf engine needs one there.
+CGROUP2_WRAP = ["/bin/sh", "-c", "grep -q ' - cgroup2 ' /proc/self/mountinfo || "
+                "mount -t cgroup2 cgroup2 /sys/fs/cgroup; exec \"$@\"", "sh"]
 PY = "/usr/bin/python3"
 
 ENV = dict(bench.ENV)
@@ -95,14 +103,15 @@ def pairs(bare, wrapped, n, ops):
         statistics.median(y - x for x, y in zip(b, w))
 
 
-def policy(tmp, name, allow, loopback=None):
-    path = os.path.join(tmp, name)
+def policy(tmp, name, allow, loopback=None, engine="notify"):
+    path = os.path.join(tmp, f"{engine}-{name}")
     with open(path, "w") as f:
         f.write("version: 1\nnetwork:\n  allow: [" + ", ".join(f'"{a}"' for a in allow)
-                + "]\n  action: deny\n"
+                + f"]\n  action: deny\n  engine: {engine}\n"
                 + (f"  loopback: {'true' if loopback else 'false'}\n"
                    if loopback is not None else ""))
-    return [FNGUARD, "run", "-p", path, "--log", "/dev/null", "--"]
+    fng = [FNGUARD, "run", "-p", path, "--log", "/dev/null", "--"]
+    return CGROUP2_WRAP + fng if engine == "bpf" else fng
 
 
 def goal(added, limit):
@@ -132,10 +141,12 @@ def connects(tmp):
     if not os.access(helper, os.X_OK):
         print(f"Skipped: {helper} not built (make helpers)\n")
         return
-    fng = policy(tmp, "lo.yaml", ["127.0.0.1/32"], loopback=False)
     print(HEAD)
     argv = [helper, "tcp", "127.0.0.1", str(CONNECTS)]
-    row("connect, accept, close (C)", argv, fng + argv, CONNECTS, CONNECT_GOAL_US)
+    for engine in ENGINES:
+        fng = policy(tmp, "lo.yaml", ["127.0.0.1/32"], loopback=False, engine=engine)
+        row(f"connect, accept, close (C), {engine}", argv, fng + argv, CONNECTS,
+            BPF_CONNECT_GOAL_US if engine == "bpf" else CONNECT_GOAL_US)
     floor = notify_floor()
     if floor:
         print(f"\nFloor on this machine: one seccomp user notification answered CONTINUE "
@@ -187,12 +198,13 @@ def lookups(w, tmp):
     if not os.access(helper, os.X_OK):
         print(f"Skipped: {helper} not built (make helpers)\n")
         return
-    fng = w.prefix + policy(tmp, "dns.yaml", ["api.allowed.test:80"])
     print(HEAD)
-    for name, mode in (("getaddrinfo AF_INET (A)", "dns4"),
-                       ("getaddrinfo AF_UNSPEC (A + AAAA)", "dns")):
-        argv = [helper, mode, "api.allowed.test", str(LOOKUPS)]
-        row(name, w.prefix + argv, fng + argv, LOOKUPS, LOOKUP_GOAL_US)
+    for engine in ENGINES:
+        fng = w.prefix + policy(tmp, "dns.yaml", ["api.allowed.test:80"], engine=engine)
+        for name, mode in (("getaddrinfo AF_INET (A)", "dns4"),
+                           ("getaddrinfo AF_UNSPEC (A + AAAA)", "dns")):
+            argv = [helper, mode, "api.allowed.test", str(LOOKUPS)]
+            row(f"{name}, {engine}", w.prefix + argv, fng + argv, LOOKUPS, LOOKUP_GOAL_US)
     print(f"\nBare: straight to the fake resolver {w.addr['resolver']}; fnguard: the "
           "same resolver through the stub. The fake servers are one python process, "
           "so the bare figure is mostly theirs. Notifications per lookup (glibc 2.36): "
@@ -206,13 +218,16 @@ def http(w, tmp):
     print(f"## python3 http.client, new connection per request ({REQUESTS} per run, "
           f"{RUNS} interleaved pairs)\n")
     print(HEAD)
-    by_addr = w.prefix + policy(tmp, "http_addr.yaml", [f"{w.addr['http']}/32:80"])
-    by_name = w.prefix + policy(tmp, "http_name.yaml", ["api.allowed.test:80"])
-    for name, host, fng in (("GET by address", w.addr["http"], by_addr),
-                            ("GET by name (getaddrinfo each time)", "api.allowed.test",
-                             by_name)):
-        argv = [PY, "-I", "-c", HTTP_LOOP, host, str(REQUESTS)]
-        row(name, w.prefix + argv, fng + argv, REQUESTS, None)
+    for engine in ENGINES:
+        by_addr = w.prefix + policy(tmp, "http_addr.yaml", [f"{w.addr['http']}/32:80"],
+                                    engine=engine)
+        by_name = w.prefix + policy(tmp, "http_name.yaml", ["api.allowed.test:80"],
+                                    engine=engine)
+        for name, host, fng in (("GET by address", w.addr["http"], by_addr),
+                                ("GET by name (getaddrinfo each time)", "api.allowed.test",
+                                 by_name)):
+            argv = [PY, "-I", "-c", HTTP_LOOP, host, str(REQUESTS)]
+            row(f"{name}, {engine}", w.prefix + argv, fng + argv, REQUESTS, None)
     print()
 
 

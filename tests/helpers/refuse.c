@@ -11,7 +11,9 @@
  *   getfd     pidfd_getfd() -> EPERM
  *   docker    pidfd_getfd(), process_vm_readv(), process_vm_writev(), kcmp()
  *             and process_madvise() -> EPERM, as docker's default profile
- *             does in a container without CAP_SYS_PTRACE */
+ *             does in a container without CAP_SYS_PTRACE
+ *   bpf       bpf() -> EPERM (a container without CAP_BPF)
+ *   clone3    clone3() -> ENOSYS (before Linux 5.7, or docker's profile) */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -77,11 +79,23 @@ int main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 	};
+	struct sock_filter bpf_f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_bpf, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_filter clone3_f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
 	struct sock_fprog prog;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|lambda|getfd|docker COMMAND "
-				"[ARG...]\n");
+		fprintf(stderr, "usage: refuse killable|ptrace|seccomp|lambda|getfd|docker|bpf|"
+				"clone3 COMMAND [ARG...]\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "killable")) {
@@ -99,6 +113,12 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "lambda")) {
 		prog.filter = lambda_f;
 		prog.len = sizeof lambda_f / sizeof lambda_f[0];
+	} else if (!strcmp(argv[1], "clone3")) {
+		prog.filter = clone3_f;
+		prog.len = sizeof clone3_f / sizeof clone3_f[0];
+	} else if (!strcmp(argv[1], "bpf")) {
+		prog.filter = bpf_f;
+		prog.len = sizeof bpf_f / sizeof bpf_f[0];
 	} else if (!strcmp(argv[1], "seccomp")) {
 		prog.filter = seccomp_f;
 		prog.len = sizeof seccomp_f / sizeof seccomp_f[0];

@@ -123,10 +123,16 @@ class Runner:
         # argv between prefix and fnguard for every run of this test: e.g.
         # the refuse helper, to run a suite where pidfd_getfd is refused.
         self.wrap = ()
+        # network.engine written into every policy's network section (None:
+        # as the test wrote it).
+        self.engine = None
 
     def policy(self, text, name=None):
         self.n += 1
         p = self.tmp / (name or f"policy{self.n}.yaml")
+        if self.engine and "\nnetwork:\n" in "\n" + text and "engine:" not in text:
+            text = ("\n" + text).replace("\nnetwork:\n", f"\nnetwork:\n  engine: {self.engine}\n",
+                                         1)[1:]
         p.write_text(text)
         return p
 
@@ -183,12 +189,24 @@ def run_fnguard(tmp_path):
 # helper's "docker" mode imitates: process_vm_* refused too) fnguard brokers the
 # workload's sockets instead; network suites run every case in both modes.
 SOCKET_MODES = ("pidfd_getfd", "broker")
+# The network suites also run with the bpf engine (network.engine: bpf, in
+# the pidfd_getfd mode: the engine needs no socket copies), and must give
+# the same verdicts and log lines.
+NET_MODES = SOCKET_MODES + ("bpf",)
+
+# `ip netns exec` remounts /sys without the cgroup mounts: the bpf engine's
+# runs mount cgroup v2 in that private mount namespace first.
+CGROUP2_WRAP = ("/bin/sh", "-c", "grep -q ' - cgroup2 ' /proc/self/mountinfo || "
+                "mount -t cgroup2 cgroup2 /sys/fs/cgroup; exec \"$@\"", "sh")
 
 
 def runner_in_mode(tmp_path, mode):
     r = Runner(tmp_path)
     if mode == "broker":
         r.wrap = (helper("refuse"), "docker")
+    elif mode == "bpf":
+        r.engine = "bpf"
+        r.wrap = CGROUP2_WRAP
     return r
 
 

@@ -12,14 +12,14 @@ import socket
 
 import pytest
 
-from conftest import (EXIT_VIOLATION, NODE, PY, SOCKET_MODES, base_env, helper,
+from conftest import (EXIT_VIOLATION, NODE, PY, NET_MODES, base_env, helper,
                       runner_in_mode)
 from networld import ADDR, ADDR6, networld, networld_factory  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.usefixtures("kernel_tier")
 
 
-@pytest.fixture(params=SOCKET_MODES)
+@pytest.fixture(params=NET_MODES)
 def run_fnguard(request, tmp_path):
     """Every case in both socket modes (see conftest.runner_in_mode)."""
     return runner_in_mode(tmp_path, request.param)
@@ -538,16 +538,25 @@ def test_tcp_fast_open_does_not_connect(run_fnguard, networld):
     res = guard(run_fnguard, w, policy("192.0.2.80/32:443", action="deny"),
                 [PY, "-c", PY_TFO, forb])
     assert res.returncode == 0, ctx(res, w)
-    assert f"sendto err {EOPNOTSUPP}" in res.stdout, ctx(res, w)
-    assert f"sendmsg err {EOPNOTSUPP}" in res.stdout, ctx(res, w)
+    bpf = run_fnguard.engine == "bpf"
+    # The bpf engine's connect hook judges a fast-open send like a connect
+    # (EPERM, logged); the notify path refuses MSG_FASTOPEN outright.
+    tfo_err = EPERM if bpf else EOPNOTSUPP
+    assert f"sendto err {tfo_err}" in res.stdout, ctx(res, w)
+    assert f"sendmsg err {tfo_err}" in res.stdout, ctx(res, w)
     assert f"setsockopt err {ENOPROTOOPT}" in res.stdout, ctx(res, w)
     assert f"connect err {EPERM}" in res.stdout, ctx(res, w)   # judged as a plain connect
     assert len(w.connections()) == before, ctx(res, w)
-    # To an allowed address the fallback (plain connect) works.
+    denied = [e for e in res.events if e["event"] == "connect"]
+    assert len(denied) == (3 if bpf else 1), ctx(res, w)
+    assert all(e["action"] == "deny" and e["addr"] == forb for e in denied), ctx(res, w)
+    # To an allowed address the fallback (plain connect) works; with bpf,
+    # fast open itself does (its destination was judged).
     res = guard(run_fnguard, w, policy("192.0.2.80/32:443", action="deny"),
                 [PY, "-c", PY_TFO, ADDR["http"]])
     assert "connect ok 11" in res.stdout, ctx(res, w)
-    assert [c["data"] for c in w.connections("http")] == ["tfo-connect"], ctx(res, w)
+    assert sorted(c["data"] for c in w.connections("http")) == (
+        ["tfo-connect", "tfo-sendmsg", "tfo-sendto"] if bpf else ["tfo-connect"]), ctx(res, w)
     assert len(w.connections("forbidden")) == 3, ctx(res, w)
 
 
@@ -575,7 +584,10 @@ def test_racing_thread_never_reaches_forbidden(run_fnguard, networld):
     counts = dict(kv.split("=") for kv in res.stdout.split())
     ok, refused = int(counts["ok"]), int(counts["refused"])
     # Both addresses were in play, and every connect that succeeded landed on the sink.
-    assert ok >= 50 and refused >= 50, res.stdout
+    # (Under bpf a connect takes microseconds, not a notification round trip:
+    # the flipping thread runs between fewer of them, so fewer are allowed.)
+    least = 10 if run_fnguard.engine == "bpf" else 50
+    assert ok >= least and refused >= least, res.stdout
     assert len(w.connections("sink")) - bare_sink == ok, res.stdout
 
 

@@ -2,6 +2,8 @@
 emulator (which stands in for Lambda): transparent for everything the
 runtime does, and the only way to the real API."""
 import json
+
+import pytest
 import socket
 
 from conftest import FNGUARD, PY
@@ -86,17 +88,20 @@ def test_status_codes_and_unknown_endpoints_pass_through(function, tmp_path):
     assert status == 200 and "rid" in json.loads(body)
 
 
-def test_real_runtime_api_only_through_the_proxy(function, tmp_path):
+@pytest.mark.parametrize("engine", ["notify", "bpf"])
+def test_real_runtime_api_only_through_the_proxy(function, tmp_path, engine):
     """With network rules, the workload may reach fnguard's proxy whatever
-    the rules say, and never the real API (it would skip the inspection)."""
+    the rules say, and never the real API (it would skip the inspection);
+    with either network engine."""
     rport = free_port()
     f, log = under_fnguard(function, tmp_path,
                            policy="version: 1\nnetwork:\n  allow: []\n  loopback: false\n"
-                                  "  action: deny\n",
+                                  f"  action: deny\n  engine: {engine}\n",
                            args=["--runtime-port", str(rport)])
     status, _, body = f.invoke({"do": "direct", "port": rport})
     assert json.loads(body) == {"direct": "refused 1"}, (body, f.log())
     events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert events[0]["network_engine"] == engine, events[0]
     deny = [e for e in events if e["event"] == "connect" and e["action"] == "deny"]
     assert deny and deny[0]["rule"] == "runtime-api" and deny[0]["port"] == rport, events
     assert deny[0]["request_id"], deny[0]
