@@ -469,3 +469,17 @@ def test_missing_library_fails_closed(run_fnguard, tmp_path):
     assert res.returncode == EXIT_FNGUARD_FAILED, res.dump()
     assert not marker.exists(), "the workload must not start unprotected"
     assert "FNGUARD_PRELOAD" in res.stderr and "Hint:" in res.stderr, res.stderr
+
+
+def test_network_engine_in_the_preload_tier(run_fnguard):
+    """The interposer is this tier's network engine: the start event says
+    so, and a policy that insists on the bpf engine is refused (125)
+    rather than run with another one."""
+    res = run_fnguard("version: 1\nnetwork:\n  allow: [127.0.0.1/32]\n", [PY, "-c", "pass"],
+                      tier=TIER)
+    assert res.returncode == 0, res.dump()
+    assert res.one("start")["network_engine"] == "preload", res.dump()
+    res = run_fnguard("version: 1\nnetwork:\n  allow: [127.0.0.1/32]\n  engine: bpf\n",
+                      [PY, "-c", "pass"], tier=TIER, log=False)
+    assert res.returncode == EXIT_FNGUARD_FAILED, res.dump()
+    assert "network.engine is bpf" in res.stderr and "Hint:" in res.stderr, res.dump()
