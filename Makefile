@@ -290,4 +290,4 @@ format-check:
 clean:
 	rm -rf build build-asan build-fuzz build-static build-docker
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find build build-asan build-static -name '*.d' 2>/dev/null)

@@ -516,20 +516,30 @@ int bpfnet_poll(struct bpfnet *b, void (*cb)(void *arg, const struct bpfnet_even
 	return n;
 }
 
-void bpfnet_counts(const struct bpfnet *b, uint64_t *connects, uint64_t *sends)
+/* Counter k summed over the CPUs (0 when it cannot be read). */
+static uint64_t count_of(const struct bpfnet *b, uint32_t k)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(b->skel->maps.counts);
+	uint64_t sum = 0;
 
-	*connects = *sends = 0;
 	if (ncpu <= 0)
-		return;
-	uint64_t *v = calloc((size_t)ncpu, sizeof *v);
-	for (uint32_t k = 0; v && k < FNG_CNT_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, v) < 0)
-			continue;
+		return 0;
+	_cleanup_free_ uint64_t *v = calloc((size_t)ncpu, sizeof *v);
+	if (v && bpf_map_lookup_elem(fd, &k, v) == 0)
 		for (int c = 0; c < ncpu; c++)
-			*(k == FNG_CNT_CONNECT ? connects : sends) += v[c];
-	}
-	free(v);
+			sum += v[c];
+	return sum;
+}
+
+void bpfnet_counts(const struct bpfnet *b, uint64_t *connects, uint64_t *sends)
+{
+	*connects = count_of(b, FNG_CNT_CONNECT);
+	*sends = count_of(b, FNG_CNT_SEND);
+}
+
+void bpfnet_lost(const struct bpfnet *b, uint64_t *refused, uint64_t *allowed)
+{
+	*refused = count_of(b, FNG_CNT_LOST_REFUSED);
+	*allowed = count_of(b, FNG_CNT_LOST_ALLOWED);
 }

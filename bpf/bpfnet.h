@@ -96,4 +96,8 @@ int bpfnet_cidr_slots(const struct pol_network *net, size_t i, struct fng_cidr_k
 /* Allowed calls not sent as events (log.allowed off): connects, sends. */
 void bpfnet_counts(const struct bpfnet *b, uint64_t *connects, uint64_t *sends);
 
+/* Events the full ring buffer had no room for: refusals, and allowed
+ * calls (log.allowed on). */
+void bpfnet_lost(const struct bpfnet *b, uint64_t *refused, uint64_t *allowed);
+
 #endif

@@ -149,8 +149,18 @@ __attribute__((noinline)) int emit(__u64 hi, __u64 lo, __u64 packed, __u32 famil
 {
 	struct fng_event *e = bpf_ringbuf_reserve(&events, sizeof *e, 0);
 
-	if (!e)
-		return 0; /* the call is still judged; only its log line is lost */
+	if (!e) {
+		/* The call is still judged; only its line is lost, and counted
+		 * so that fnguard says how many (and knows of a kill). */
+		__u8 why = (__u8)(packed >> 48);
+		__u32 k = why == FNG_WHY_REFUSED || why == FNG_WHY_RTAPI || why == FNG_WHY_V6DNS
+				  ? FNG_CNT_LOST_REFUSED
+				  : FNG_CNT_LOST_ALLOWED;
+		__u64 *n = bpf_map_lookup_elem(&counts, &k);
+		if (n)
+			*n += 1;
+		return 0;
+	}
 	e->tid = (__u32)bpf_get_current_pid_tgid();
 	if (pidns_ino) {
 		struct bpf_pidns_info ns = { 0 };

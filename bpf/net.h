@@ -74,8 +74,16 @@ struct fng_event {
 	__u16 rule;
 };
 
-/* Per-CPU counters of allowed calls not sent as events (log.allowed
- * off), for the exit line's counts. */
-enum fng_count { FNG_CNT_CONNECT = 0, FNG_CNT_SEND = 1, FNG_CNT_MAX = 2 };
+/* Per-CPU counters: allowed calls not sent as events (log.allowed off),
+ * for the exit line's counts; and events the full ring buffer had no
+ * room for (the verdict stands; only its line is missing), which fnguard
+ * reports as such. */
+enum fng_count {
+	FNG_CNT_CONNECT = 0,
+	FNG_CNT_SEND = 1,
+	FNG_CNT_LOST_REFUSED = 2,
+	FNG_CNT_LOST_ALLOWED = 3,
+	FNG_CNT_MAX = 4
+};
 
 #endif

@@ -219,6 +219,47 @@ void sup_netbpf_handle(struct sup *s, const struct pollfd *fds, size_t n)
 		bpfnet_poll(s->bpf, on_event, s);
 }
 
+/* Verdicts whose events the full ring buffer dropped: their number, as
+ * one line of the violation's action (a workload that floods refused
+ * connects cannot make them vanish); a lost refusal under kill was a
+ * kill the kernel carried out. */
+static void log_lost(struct sup *s)
+{
+	uint64_t refused, allowed;
+	char why[160];
+
+	bpfnet_lost(s->bpf, &refused, &allowed);
+	if (refused) {
+		enum pol_action eff;
+		const char *action = sup_violation_action(s, s->pol->network.action, &eff);
+		cJSON *ev = sup_event(s, "connect", action, s->child);
+		if (ev) {
+			snprintf(why, sizeof why,
+				 "%llu refused calls were not logged one by one: the bpf engine's "
+				 "event buffer was full",
+				 (unsigned long long)refused);
+			cJSON_AddNumberToObject(ev, "count", (double)refused);
+			cJSON_AddStringToObject(ev, "rule", "network.allow");
+			cJSON_AddStringToObject(ev, "reason", why);
+			log_emit(s->log, ev);
+		}
+		if (eff == POL_ACT_KILL)
+			s->violation = true;
+	}
+	if (allowed && log_writes(s->log, "allow")) {
+		cJSON *ev = sup_event(s, "connect", "allow", s->child);
+		if (ev) {
+			snprintf(why, sizeof why,
+				 "%llu allowed calls were not logged one by one: the bpf engine's "
+				 "event buffer was full",
+				 (unsigned long long)allowed);
+			cJSON_AddNumberToObject(ev, "count", (double)allowed);
+			cJSON_AddStringToObject(ev, "reason", why);
+			log_emit(s->log, ev);
+		}
+	}
+}
+
 void sup_netbpf_finish(struct sup *s, int *code)
 {
 	uint64_t c, snd;
@@ -226,6 +267,7 @@ void sup_netbpf_finish(struct sup *s, int *code)
 	if (!s->bpf)
 		return;
 	bpfnet_poll(s->bpf, on_event, s);
+	log_lost(s);
 	/* A kill the kernel carried out before its event was read. */
 	if (s->violation)
 		*code = SUP_EXIT_VIOLATION;

@@ -5,10 +5,14 @@
  *   connect_loop dns NAME N    N times getaddrinfo(NAME, "80", SOCK_STREAM),
  *                              AF_UNSPEC (glibc asks A and AAAA)
  *   connect_loop dns4 NAME N   the same with AF_INET (A only)
+ *   connect_loop refused ADDR N  N UDP connects to ADDR (IPv4) port 9 on one
+ *                              socket, as fast as they come; prints how
+ *                              many failed with EPERM instead of the time
  *
  * Prints the loop's own wall time in nanoseconds on stdout (process start
  * and exit are left out), exits non-zero on the first failure. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -78,10 +82,26 @@ static int dns_loop(const char *name, long n, int family)
 	return 0;
 }
 
+static int refused_loop(const char *addr, long n)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	long eperm = 0;
+
+	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return 1;
+	for (long i = 0; i < n; i++)
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 && errno == EPERM)
+			eperm++;
+	printf("%ld\n", eperm);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: connect_loop tcp ADDR N | dns NAME N | dns4 NAME N\n");
+		fprintf(stderr, "usage: connect_loop tcp ADDR N | dns NAME N | dns4 NAME N | "
+				"refused ADDR N\n");
 		return 2;
 	}
 	long n = strtol(argv[3], NULL, 10);
@@ -91,6 +111,8 @@ int main(int argc, char **argv)
 		return dns_loop(argv[2], n, AF_UNSPEC);
 	if (strcmp(argv[1], "dns4") == 0)
 		return dns_loop(argv[2], n, AF_INET);
+	if (strcmp(argv[1], "refused") == 0)
+		return refused_loop(argv[2], n);
 	fprintf(stderr, "connect_loop: unknown mode %s\n", argv[1]);
 	return 2;
 }

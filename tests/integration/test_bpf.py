@@ -342,3 +342,18 @@ def test_dns_answer_fills_the_map_and_expiry_is_enforced(tmp_path, networld_fact
     # Refused by the kernel, attributed to the name by the supervisor.
     assert ev[0]["action"] == "deny" and ev[0]["addr"] == ADDR["http"], ev
     assert ev[0]["domain"] == "api.allowed.test", ev
+
+
+def test_a_flood_of_refused_connects_loses_no_verdict(run_fnguard, bpf_here):
+    """Refused calls faster than fnguard can write their lines fill the
+    ring buffer: every refusal is still either its own `connect` line or
+    counted in one line that says how many were not logged one by one."""
+    n = 50000
+    res = run_fnguard(net_policy("bpf"),
+                      [helper("connect_loop"), "refused", "203.0.113.9", str(n)], timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == str(n), res.dump()
+    denied = [e for e in res.events if e["event"] == "connect" and e["action"] == "deny"]
+    one_by_one = sum(1 for e in denied if "count" not in e)
+    counted = sum(e["count"] for e in denied if "count" in e)
+    assert one_by_one + counted == n, (one_by_one, counted)
+    assert all("event buffer was full" in e["reason"] for e in denied if "count" in e)
