@@ -44,6 +44,9 @@
  * PCRE2's default 32 KiB JIT stack runs out on minified JavaScript. */
 #define JIT_STACK_MIN (32u * 1024)
 #define JIT_STACK_MAX (8u * 1024 * 1024)
+/* Interpreted, 64 KiB take ~1 ms with the shipped packs, about what JIT
+ * compiling them costs; a larger file is JIT compiled for before its scan. */
+#define LAZY_JIT_BYTES (64u * 1024)
 
 static const char *const default_exts[] = { ".py",  ".js", ".mjs", ".cjs", ".rb",
 					    ".php", ".pl", ".sh",  NULL };
@@ -127,6 +130,8 @@ struct rules_scanner {
 	size_t n_pairs;
 	char pairs_ext[16];
 	size_t pairs_rules; /* r->n when they were computed; 0: never */
+	size_t seen;        /* bytes scanned before JIT (the set's own scanner) */
+	bool lazy;          /* the set's own: JIT once LAZY_JIT_BYTES are scanned */
 };
 
 struct hit {
@@ -154,6 +159,8 @@ struct rules_scanner *rules_scanner_new(const struct rules *r)
 
 	if (!sc)
 		return NULL;
+	if (r->jit) /* not yet for the set's own, made before its JIT state */
+		ensure_jit(r);
 	sc->r = r;
 	sc->mctx = pcre2_match_context_create(NULL);
 	sc->jstack = pcre2_jit_stack_create(JIT_STACK_MIN, JIT_STACK_MAX, NULL);
@@ -187,8 +194,8 @@ struct rules *rules_new(void)
 
 	if (!r)
 		return NULL;
-	r->own = rules_scanner_new(r);
 	r->jit = calloc(1, sizeof *r->jit);
+	r->own = r->jit ? rules_scanner_new(r) : NULL;
 	if (!r->own || !r->jit) {
 		rules_scanner_free(r->own);
 		free(r->jit);
@@ -196,6 +203,7 @@ struct rules *rules_new(void)
 		return NULL;
 	}
 	pthread_mutex_init(&r->jit->lock, NULL);
+	r->own->lazy = true;
 	return r;
 }
 
@@ -915,7 +923,13 @@ int rules_scan_with(struct rules_scanner *sc, const char *path, const char *buf,
 
 	if (!sc || (!buf && len))
 		return -EINVAL;
-	ensure_jit(sc->r);
+	/* The set's own scanner (one thread: the event loop) matches with the
+	 * interpreter until LAZY_JIT_BYTES are scanned, then with JIT: a few
+	 * small files cost less to interpret than 50 patterns to compile.
+	 * Scanners for threads compile it when they are made, before any
+	 * thread matches (JIT compiling is not safe beside matching). */
+	if (!sc->lazy || (sc->seen += len) > LAZY_JIT_BYTES)
+		ensure_jit(sc->r);
 	if (!buf)
 		buf = "";
 	if (len > INT_MAX)

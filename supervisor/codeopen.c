@@ -608,13 +608,9 @@ static void prescan_work(void *ctx, unsigned worker, void *item)
 	struct prescan_worker *w = &p->w[worker];
 	struct prescan_item *it = item;
 
+	/* Files the verdict cache names by identity never get here
+	 * (prescan_file); the others may still match by contents. */
 	const struct vcache *vc = p->s->code->vc;
-	/* A file the verdict cache names is neither opened nor read. */
-	if (vc && lstat(it->path, &it->st) == 0 && S_ISREG(it->st.st_mode) &&
-	    vcache_has_file(vc, &it->st)) {
-		it->scanned = true;
-		return;
-	}
 	_cleanup_fd_ int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &it->st) < 0)
 		return;
@@ -640,8 +636,10 @@ static void prescan_work(void *ctx, unsigned worker, void *item)
 			return;
 		}
 	}
-	it->scanned = rules_scan_with(w->sc, it->path, w->buf, (size_t)n,
-				      p->s->code->packs ? on_prescan : on_prescan_all, it) >= 0;
+	rules_cb cb = p->s->code->packs ? on_prescan : on_prescan_all;
+	it->scanned =
+		(w->sc ? rules_scan_with(w->sc, it->path, w->buf, (size_t)n, cb, it)
+		       : rules_scan(p->s->code->rules, it->path, w->buf, (size_t)n, cb, it)) >= 0;
 }
 
 static void prescan_done(void *ctx, void *item)
@@ -682,13 +680,28 @@ static void prescan_done(void *ctx, void *item)
 	free(it->path);
 }
 
+struct prescan_walk {
+	struct sup_pool *pool;
+	struct sup_code *c;
+};
+
 static bool prescan_file(void *arg, const char *path, bool named)
 {
-	struct sup_pool *pool = arg;
+	struct prescan_walk *pw = arg;
+	struct sup_pool *pool = pw->pool;
+	struct stat st;
 
 	(void)named;
 	if (!rules_is_code_file(path))
 		return true;
+	/* A file the verdict cache names is judged right here: handing it
+	 * to a worker would cost more (a wake-up each) than the lookup. */
+	if (pw->c->vc && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    vcache_has_file(pw->c->vc, &st)) {
+		if (!lookup(pw->c, &st) && cache_slot(pw->c, &st))
+			cache_commit(pw->c);
+		return true;
+	}
 	struct prescan_item *it = sup_pool_slot(pool);
 	it->path = strdup(path);
 	/* Without memory for the path the file is left to the open. */
@@ -710,21 +723,28 @@ size_t sup_code_prescan(struct sup *s)
 	struct prescan p = { .s = s, .n_w = n + 1 }; /* this thread works too */
 	struct sup_pool *pool = NULL;
 
+	/* With a verdict cache the few files it does not name are scanned
+	 * in this thread with the set's own scanner, which compiles JIT code
+	 * only once enough is scanned (rules.h): a start whose files are all
+	 * known pays for neither threads nor JIT. */
+	if (s->code->vc)
+		n = 0, p.n_w = 1;
 	p.w = calloc(p.n_w, sizeof *p.w);
-	for (size_t i = 0; p.w && i < p.n_w; i++)
+	for (size_t i = 0; p.w && !s->code->vc && i < p.n_w; i++)
 		p.w[i].sc = rules_scanner_new(s->code->rules);
-	for (size_t i = 0; p.w && i < p.n_w; i++)
+	for (size_t i = 0; p.w && !s->code->vc && i < p.n_w; i++)
 		if (!p.w[i].sc)
 			n = 0;
 	/* Threads only while the workload waits at its first execve: the
 	 * event loop that follows stays single-threaded. */
-	if (p.w && p.w[0].sc)
+	if (p.w && (p.w[0].sc || s->code->vc))
 		pool = sup_pool_new(n, sizeof(struct prescan_item), PRESCAN_WINDOW, prescan_work,
 				    prescan_done, &p);
 	static const struct sup_walk_ops ops = { .file = prescan_file, .error = prescan_error };
+	struct prescan_walk pw = { pool, s->code };
 	for (size_t i = 0; pool && i < s->code->n_paths; i++) {
 		char *const roots[] = { s->code->paths[i], NULL };
-		sup_walk(roots, false, &ops, pool);
+		sup_walk(roots, false, &ops, &pw);
 	}
 	sup_pool_finish(pool);
 	for (size_t i = 0; p.w && i < p.n_w; i++) {
