@@ -223,41 +223,39 @@ void sup_netbpf_handle(struct sup *s, const struct pollfd *fds, size_t n)
  * one line of the violation's action (a workload that floods refused
  * connects cannot make them vanish); a lost refusal under kill was a
  * kill the kernel carried out. */
+static void lost_line(struct sup *s, const char *action, uint64_t n, const char *what,
+		      const char *rule)
+{
+	char why[160];
+	cJSON *ev = sup_event(s, "connect", action, s->child);
+
+	if (!ev)
+		return;
+	snprintf(why, sizeof why,
+		 "%llu %s calls were not logged one by one: the bpf engine's event buffer was "
+		 "full",
+		 (unsigned long long)n, what);
+	cJSON_AddNumberToObject(ev, "count", (double)n);
+	if (rule)
+		cJSON_AddStringToObject(ev, "rule", rule);
+	cJSON_AddStringToObject(ev, "reason", why);
+	log_emit(s->log, ev);
+}
+
 static void log_lost(struct sup *s)
 {
 	uint64_t refused, allowed;
-	char why[160];
 
 	bpfnet_lost(s->bpf, &refused, &allowed);
 	if (refused) {
 		enum pol_action eff;
 		const char *action = sup_violation_action(s, s->pol->network.action, &eff);
-		cJSON *ev = sup_event(s, "connect", action, s->child);
-		if (ev) {
-			snprintf(why, sizeof why,
-				 "%llu refused calls were not logged one by one: the bpf engine's "
-				 "event buffer was full",
-				 (unsigned long long)refused);
-			cJSON_AddNumberToObject(ev, "count", (double)refused);
-			cJSON_AddStringToObject(ev, "rule", "network.allow");
-			cJSON_AddStringToObject(ev, "reason", why);
-			log_emit(s->log, ev);
-		}
+		lost_line(s, action, refused, "refused", "network.allow");
 		if (eff == POL_ACT_KILL)
 			s->violation = true;
 	}
-	if (allowed && log_writes(s->log, "allow")) {
-		cJSON *ev = sup_event(s, "connect", "allow", s->child);
-		if (ev) {
-			snprintf(why, sizeof why,
-				 "%llu allowed calls were not logged one by one: the bpf engine's "
-				 "event buffer was full",
-				 (unsigned long long)allowed);
-			cJSON_AddNumberToObject(ev, "count", (double)allowed);
-			cJSON_AddStringToObject(ev, "reason", why);
-			log_emit(s->log, ev);
-		}
-	}
+	if (allowed && log_writes(s->log, "allow"))
+		lost_line(s, "allow", allowed, "allowed", NULL);
 }
 
 void sup_netbpf_finish(struct sup *s, int *code)
