@@ -276,6 +276,16 @@ void fngp_req_init(struct fngp_req *req, unsigned op)
 	req->op = op;
 }
 
+int fngp_req_str(struct fngp_req *req, unsigned op, const char *s)
+{
+	fngp_req_init(req, op);
+	int n = snprintf(req->data, sizeof req->data, "%s", s);
+	if (n < 0 || (size_t)n >= sizeof req->data)
+		return -ENAMETOOLONG;
+	req->len = (uint32_t)n + 1;
+	return 0;
+}
+
 /* ---- the environment of children ---- */
 
 static bool is_var(const char *e, const char *name)

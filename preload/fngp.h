@@ -26,6 +26,10 @@ int fngp_ask(struct fngp_req *req, struct fngp_resp *resp, int *fd, bool cloexec
 /* A request of op with nothing filled in but the header. */
 void fngp_req_init(struct fngp_req *req, unsigned op);
 
+/* fngp_req_init() with s (a path, a name) as its data, NUL included.
+ * 0, or -ENAMETOOLONG when s does not fit. */
+int fngp_req_str(struct fngp_req *req, unsigned op, const char *s);
+
 /* True for the inherited socket and this process's private channel,
  * which the workload's close/close_range/dup2 must not take away. */
 bool fngp_protected(int fd);

@@ -280,11 +280,8 @@ int fngp_check_name(const char *name, int qtype)
 
 	if (!name || numeric(name))
 		return 0;
-	fngp_req_init(&req, FNGP_DNS);
-	int n = snprintf(req.data, sizeof req.data, "%s", name);
-	if (n < 0 || (size_t)n >= sizeof req.data)
+	if (fngp_req_str(&req, FNGP_DNS, name) < 0)
 		return -ENAMETOOLONG;
-	req.len = (uint32_t)n + 1;
 	req.arg = qtype;
 	if (fngp_ask(&req, &resp, &fd, true) < 0)
 		return -EPERM;

@@ -38,11 +38,8 @@ static int judge_open(int dirfd, const char *path, int flags, int *fd)
 
 	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY || !code_file(path))
 		return 0;
-	fngp_req_init(&req, FNGP_OPEN);
-	int n = snprintf(req.data, sizeof req.data, "%s", path);
-	if (n < 0 || (size_t)n >= sizeof req.data)
+	if (fngp_req_str(&req, FNGP_OPEN, path) < 0)
 		return -ENAMETOOLONG;
-	req.len = (uint32_t)n + 1;
 	req.arg = flags;
 	req.dirfd = dirfd;
 	if (fngp_ask(&req, &resp, fd, flags & O_CLOEXEC) < 0)
