@@ -23,6 +23,10 @@ enum pol_mode { POL_MODE_ENFORCE = 0, POL_MODE_AUDIT };
 enum pol_tier { POL_TIER_ANY = 0, POL_TIER_PRELOAD, POL_TIER_KERNEL };
 
 enum pol_engine { POL_ENGINE_AUTO = 0, POL_ENGINE_NOTIFY, POL_ENGINE_BPF };
+/* Which scanned code files are handed to the workload as fnguard's own
+ * open file (ADDFD): those it could rewrite or re-point (the default),
+ * or every one. */
+enum pol_handover { POL_HANDOVER_WRITABLE = 0, POL_HANDOVER_ALWAYS };
 
 enum pol_secrets { POL_SECRETS_ENV = 0, POL_SECRETS_NONE };
 
@@ -97,6 +101,7 @@ struct pol_code {
 	/* A verdict cache written by `fnguard scan --write-cache`, as written
 	 * (relative to the policy's directory); NULL: none. */
 	char *cache;
+	enum pol_handover handover;
 	enum pol_action action;
 	struct pol_loc loc;
 };

@@ -22,6 +22,7 @@ static const char *const mode_names[] = { "enforce", "audit", NULL };
 static const char *const tier_names[] = { "any", "preload", "kernel", NULL };
 static const char *const engine_names[] = { "auto", "notify", "bpf", NULL };
 static const char *const secrets_names[] = { "env", "none", NULL };
+static const char *const handover_names[] = { "writable", "always", NULL };
 static const char *const severity_names[] = { "low", "medium", "high", "critical", NULL };
 /* Index i is bit 1 << i of enum pol_detector. */
 static const char *const detect_names[] = { "sqli", "cmdi", "xss", "path_traversal", NULL };
@@ -572,8 +573,9 @@ static void get_rule(struct pol_ld *ld, const struct ynode *it, struct pol_code 
 	c->rules[c->n_rules++] = r;
 }
 
-enum { C_PATHS, C_RULES, C_RULE_FILES, C_CACHE, C_ACTION };
-static const char *const code_keys[] = { "paths", "rules", "rule_files", "cache", "action", NULL };
+enum { C_PATHS, C_RULES, C_RULE_FILES, C_CACHE, C_HANDOVER, C_ACTION };
+static const char *const code_keys[] = { "paths",    "rules",  "rule_files", "cache",
+					 "handover", "action", NULL };
 
 static void code_key(struct pol_ld *ld, int k, const struct ynode *key, const struct ynode *v,
 		     void *obj)
@@ -604,6 +606,12 @@ static void code_key(struct pol_ld *ld, int k, const struct ynode *key, const st
 		free(c->cache);
 		c->cache = get_str(ld, v, "code.cache");
 		break;
+	case C_HANDOVER: {
+		int h = get_enum(ld, v, "code.handover", handover_names);
+		if (h >= 0)
+			c->handover = (enum pol_handover)h;
+		break;
+	}
 	default:
 		get_action(ld, v, "code.action", &c->action);
 	}

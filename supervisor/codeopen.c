@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +54,10 @@ struct sup_code {
 	 * verdict for an inode wins (a rewritten file is judged again). */
 	uint32_t *idx;
 	size_t idx_cap;
-	struct vcache *vc;  /* code.cache, when believed */
-	char vc_state[320]; /* why it is used or not, for the start event */
-	long task_uid;      /* every task's euid when it cannot differ from ours, else -1 */
+	struct vcache *vc;    /* code.cache, when believed */
+	char vc_state[320];   /* why it is used or not, for the start event */
+	long task_uid;        /* every task's euid when it cannot differ from ours, else -1 */
+	bool supervisor_root; /* we may reach what a task may not */
 };
 
 struct open_how_v0 {
@@ -134,6 +136,7 @@ int sup_code_open(struct sup *s, char *err, size_t errlen)
 			c->n_paths++;
 	}
 	c->task_uid = fixed_task_uid();
+	c->supervisor_root = geteuid() == 0;
 	if (pc->cache)
 		load_vcache(c, s->pol);
 	s->code = c;
@@ -331,21 +334,43 @@ static void log_code(struct sup *s, pid_t tid, const char *action, const char *p
 	log_emit(s->log, ev);
 }
 
-/* Rewrites /proc/self and /proc/thread-self, which would otherwise name
- * the supervisor, and makes a relative path relative to the task. */
-/* Opens path as the task's open would: the directory it is relative to
- * (the task's cwd, its dirfd, its /proc/self) is taken as ourselves, as
- * an O_PATH handle: a task may always use its own, which we, wearing its
- * fsuid, might not (a non-dumpable task's /proc files are root's). The
- * rest of the walk and the open itself are done with the task's identity
- * (become.h): a root supervisor must not open what the task could not
- * (a `x.py` symlink to /etc/shadow would otherwise be handed over).
- * Returns the fd or -errno. */
-static int open_as_task(pid_t tid, int dirfd, const char *path, int flags)
+/* Whether an absolute path names itself: no "//", "." or ".." in it. */
+static bool lexically_clean(const char *path)
 {
+	if (path[0] != '/' || strncmp(path, "/proc/", 6) == 0)
+		return false;
+	for (const char *p = path; (p = strchr(p, '/')) != NULL;) {
+		p++;
+		size_t n = strcspn(p, "/");
+		if ((n == 0 && *p) || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* Opens path as the task's open would: the directory it is relative to
+ * (the task's cwd, its dirfd, its /proc/self, which would otherwise name
+ * the supervisor) is taken as ourselves, as an O_PATH handle: a task may
+ * always use its own, which we, wearing its fsuid, might not (a
+ * non-dumpable task's /proc files are root's). With as_task, the rest of
+ * the walk and the open itself are done with the task's identity
+ * (become.h): a root supervisor must not hand over what the task could
+ * not open (a `x.py` symlink to /etc/shadow). Without it the file is
+ * only judged. O_NONBLOCK: a FIFO named x.py must not stall us (its read
+ * then fails, and so does the open: fail closed). *named is set when
+ * path is known to be the file's resolved name (absolute, clean, and
+ * opened without following a symlink), which spares a readlink. Returns
+ * the fd or -errno. */
+static int open_for(pid_t tid, int dirfd, const char *path, int flags, bool as_task, bool *named)
+{
+	/* openat2 (5.6) may be refused by a container's profile: then the
+	 * name is read back instead. */
+	static bool no_openat2;
 	char base[96];
 	const char *rel = path;
 
+	*named = false;
 	if (strncmp(path, "/proc/self/", 11) == 0)
 		snprintf(base, sizeof base, "/proc/%d", tid), rel = path + 11;
 	else if (strncmp(path, "/proc/thread-self/", 18) == 0)
@@ -359,13 +384,25 @@ static int open_as_task(pid_t tid, int dirfd, const char *path, int flags)
 	_cleanup_fd_ int at = base[0] ? open(base, O_PATH | O_CLOEXEC) : AT_FDCWD;
 	if (base[0] && at < 0)
 		return -errno;
+	flags = (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC | O_NONBLOCK;
 	struct as_task st;
-	int rc = become(tid, false, &st);
-	int fd =
-		rc == 0 ? openat(at, rel, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC) : -1;
-	if (rc == 0 && fd < 0)
-		rc = -errno;
-	unbecome(&st);
+	int rc = as_task ? become(tid, false, &st) : 0, fd = -1;
+	if (rc == 0 && !no_openat2 && lexically_clean(path)) {
+		struct open_how how = { .flags = (uint64_t)flags, .resolve = RESOLVE_NO_SYMLINKS };
+		fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+		*named = fd >= 0;
+		if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+			no_openat2 = true;
+		if (fd < 0 && errno != ELOOP && !no_openat2)
+			rc = -errno; /* as the open itself would fail */
+	}
+	if (rc == 0 && fd < 0) {
+		fd = openat(at, rel, flags);
+		if (fd < 0)
+			rc = -errno;
+	}
+	if (as_task)
+		unbecome(&st);
 	return fd >= 0 ? fd : rc;
 }
 
@@ -397,9 +434,16 @@ static long task_euid(const struct sup_code *c, pid_t tid)
 	return euid;
 }
 
-static bool out_of_reach(const struct stat *st, const char *real, long uid)
+/* Read-only mounts first: they need no task euid, which a root
+ * supervisor reads from /proc (*uid -2: not read yet). */
+static bool out_of_reach(const struct sup_code *c, pid_t tid, const struct stat *st,
+			 const char *real, long *uid)
 {
-	return trust_not_writable_by(st, uid) || trust_read_only(st->st_dev, real);
+	if (trust_read_only(st->st_dev, real))
+		return true;
+	if (*uid == -2)
+		*uid = task_euid(c, tid);
+	return trust_not_writable_by(st, *uid);
 }
 
 /* A .pyc may be read when nothing the workload could have written is in
@@ -414,14 +458,14 @@ static bool pyc_usable(struct sup *s, pid_t tid, int fd, const char *real)
 {
 	struct stat st, dst, sst;
 	char dir[PATH_MAX], src[PATH_MAX];
-	long uid = task_euid(s->code, tid);
+	long uid = -2;
 
 	snprintf(dir, sizeof dir, "%s", real);
 	char *slash = strrchr(dir, '/');
-	if (!slash || fstat(fd, &st) < 0 || !out_of_reach(&st, real, uid))
+	if (!slash || fstat(fd, &st) < 0 || !out_of_reach(s->code, tid, &st, real, &uid))
 		return false;
 	*slash = 0;
-	if (stat(dir, &dst) < 0 || !out_of_reach(&dst, dir, uid))
+	if (stat(dir, &dst) < 0 || !out_of_reach(s->code, tid, &dst, dir, &uid))
 		return false;
 	/* dir must be .../__pycache__; the module name ends at the first dot. */
 	char *cache = strrchr(dir, '/');
@@ -449,50 +493,106 @@ static bool pyc_usable(struct sup *s, pid_t tid, int fd, const char *real)
 	return v && (v->clean || eff == POL_ACT_LOG);
 }
 
+/* Opens (open_for) and judges the file a task's open names: its
+ * resolved path in real, its identity in *st, its open file in *fd.
+ * Returns 1 (a code file that scans clean), 0 (let it be read: not
+ * judged, or flagged where violations only log), 2 (flagged, found by a
+ * root supervisor as itself: judge it again as the task) or -errno
+ * (refused; a flagged file is logged, and a kill verdict sets the
+ * violation). */
+static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int flags,
+		      bool as_task, int *fd, char real[PATH_MAX], struct stat *st)
+{
+	char self[64];
+	bool named;
+
+	*fd = open_for(tid, dirfd, path, flags, as_task, &named);
+	if (*fd < 0)
+		return *fd;
+	snprintf(self, sizeof self, "/proc/self/fd/%d", *fd);
+	if (named || sys_readlink(self, real, PATH_MAX) < 0)
+		snprintf(real, PATH_MAX, "%s", path);
+	if (fstat(*fd, st) < 0)
+		return -errno;
+	if (!under(s->code, real))
+		return 0;
+	/* CPython falls back to the (scanned) source when its cache cannot
+	 * be read: a swapped source cannot hide behind a stale-looking .pyc. */
+	if (ends_with(real, ".pyc"))
+		return pyc_usable(s, tid, *fd, real) ? 0 : -EACCES;
+	if (!rules_is_code_file(real))
+		return 0;
+	const struct verdict *v = judge_st(s->code, *fd, real, st);
+	if (!v)
+		return -EACCES; /* could not scan: fail closed */
+	if (v->clean)
+		return 1;
+	/* Acted on only once the task is known to reach it: a kill must not
+	 * tell it what a file it cannot read holds. */
+	if (!as_task && s->code->supervisor_root)
+		return 2;
+	enum pol_action eff;
+	const char *action = sup_violation_action(s, s->pol->code.action, &eff);
+	log_code(s, tid, action, real, v);
+	if (eff == POL_ACT_LOG)
+		return 0;
+	if (eff == POL_ACT_KILL)
+		s->violation = true;
+	return -EACCES;
+}
+
 int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int flags, int *out)
 {
 	char real[PATH_MAX];
+	struct stat st;
+	_cleanup_fd_ int fd = -1;
 
 	*out = -1;
 	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY ||
 	    (!rules_is_code_file(path) && !ends_with(path, ".pyc")))
 		return SUP_CODE_CONTINUE;
-	_cleanup_fd_ int fd = open_as_task(tid, dirfd, path, flags);
-	if (fd < 0)
-		return fd;
-	char self[64];
-	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-	if (sys_readlink(self, real, sizeof real) < 0)
-		snprintf(real, sizeof real, "%s", path);
-	/* CPython falls back to the (scanned) source when its cache cannot
-	 * be read: a swapped source cannot hide behind a stale-looking .pyc. */
-	if (under(s->code, real) && ends_with(real, ".pyc") && !pyc_usable(s, tid, fd, real))
-		return -EACCES;
-	if (under(s->code, real) && rules_is_code_file(real)) {
-		const struct verdict *v = judge(s->code, fd, real);
-		if (!v)
-			return -EACCES; /* could not scan: fail closed */
-		if (!v->clean) {
-			enum pol_action eff;
-			const char *action = sup_violation_action(s, s->pol->code.action, &eff);
-			log_code(s, tid, action, real, v);
-			if (eff != POL_ACT_LOG) {
-				if (eff == POL_ACT_KILL)
-					s->violation = true;
-				return -EACCES;
-			}
-		} else if (log_writes(s->log, "allow")) {
-			/* With log.allowed, the code files a run loads are
-			 * what `fnguard learn` makes the code paths from. */
-			cJSON *ev = sup_event(s, "code", "allow", tid);
-			if (ev) {
-				cJSON_AddStringToObject(ev, "path", real);
-				log_emit(s->log, ev);
-			}
-		} else {
-			log_count(s->log, "code", "allow");
-		}
+	/* Judged as ourselves first: most files need no more (below). */
+	int rc = open_judge(s, tid, dirfd, path, flags, false, &fd, real, &st);
+	bool as_task = rc == 2;
+	if (as_task) {
+		close(fd);
+		rc = open_judge(s, tid, dirfd, path, flags, true, &fd, real, &st);
 	}
+	if (rc < 0)
+		return rc;
+	bool judged = rc == 1;
+	if (judged && log_writes(s->log, "allow")) {
+		/* With log.allowed, the code files a run loads are what
+		 * `fnguard learn` makes the code paths from. */
+		cJSON *ev = sup_event(s, "code", "allow", tid);
+		if (ev) {
+			cJSON_AddStringToObject(ev, "path", real);
+			log_emit(s->log, ev);
+		}
+	} else if (judged) {
+		log_count(s->log, "code", "allow");
+	}
+	/* A file out of the workload's reach, named by a path that is
+	 * already resolved (absolute, no symlink, no dot): the task's own
+	 * open resolves that name again to the same unchanged file, which is
+	 * cheaper than handing ours over (ADDFD's wake-up of the task is not
+	 * kept on this CPU as SEND's is: 100-250 us against ~20 on a VM).
+	 * Only code that already runs could race the name in its memory, and
+	 * code validation does not hold against that (DESIGN). */
+	if (s->pol->code.handover == POL_HANDOVER_WRITABLE && path[0] == '/' &&
+	    strcmp(path, real) == 0 && trust_name_fixed(real, &st, s->code->task_uid))
+		return SUP_CODE_CONTINUE;
+	if (s->code->supervisor_root && !as_task) {
+		/* Handed over: opened (and judged, a cache hit unless it
+		 * changed meanwhile) with the task's identity. */
+		close(fd);
+		rc = open_judge(s, tid, dirfd, path, flags, true, &fd, real, &st);
+		if (rc < 0)
+			return rc;
+	}
+	/* Our O_NONBLOCK would show in the workload's F_GETFL. */
+	if (!(flags & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	*out = fd;
 	fd = -1;
 	return 1;
@@ -637,6 +737,11 @@ static void prescan_work(void *ctx, unsigned worker, void *item)
 		}
 	}
 	rules_cb cb = p->s->code->packs ? on_prescan : on_prescan_all;
+	/* With a verdict cache a worker thread makes its scanner (and the
+	 * set's JIT code) only for a file the cache does not know; the
+	 * pushing thread scans with the set's own. */
+	if (vc && !w->sc && worker < p->n_w - 1 && !(w->sc = rules_scanner_new(p->s->code->rules)))
+		return; /* judged when it is opened */
 	it->scanned =
 		(w->sc ? rules_scan_with(w->sc, it->path, w->buf, (size_t)n, cb, it)
 		       : rules_scan(p->s->code->rules, it->path, w->buf, (size_t)n, cb, it)) >= 0;
@@ -683,12 +788,23 @@ static void prescan_done(void *ctx, void *item)
 struct prescan_walk {
 	struct sup_pool *pool;
 	struct sup_code *c;
+	struct prescan *p;
+	unsigned workers;
 };
+
+/* The pool, made for the first file that needs reading: with a verdict
+ * cache that names every file by identity there is none. */
+static struct sup_pool *prescan_pool(struct prescan_walk *pw)
+{
+	if (!pw->pool)
+		pw->pool = sup_pool_new(pw->workers, sizeof(struct prescan_item), PRESCAN_WINDOW,
+					prescan_work, prescan_done, pw->p);
+	return pw->pool;
+}
 
 static bool prescan_file(void *arg, const char *path, bool named)
 {
 	struct prescan_walk *pw = arg;
-	struct sup_pool *pool = pw->pool;
 	struct stat st;
 
 	(void)named;
@@ -702,6 +818,9 @@ static bool prescan_file(void *arg, const char *path, bool named)
 			cache_commit(pw->c);
 		return true;
 	}
+	struct sup_pool *pool = prescan_pool(pw);
+	if (!pool)
+		return false; /* out of memory: what is left is judged when opened */
 	struct prescan_item *it = sup_pool_slot(pool);
 	it->path = strdup(path);
 	/* Without memory for the path the file is left to the open. */
@@ -721,14 +840,13 @@ size_t sup_code_prescan(struct sup *s)
 {
 	unsigned n = sup_pool_workers(PRESCAN_THREADS_MAX);
 	struct prescan p = { .s = s, .n_w = n + 1 }; /* this thread works too */
-	struct sup_pool *pool = NULL;
 
-	/* With a verdict cache the few files it does not name are scanned
-	 * in this thread with the set's own scanner, which compiles JIT code
-	 * only once enough is scanned (rules.h): a start whose files are all
-	 * known pays for neither threads nor JIT. */
-	if (s->code->vc)
-		n = 0, p.n_w = 1;
+	/* With a verdict cache, files it names by identity are judged in
+	 * the walk; the others are read (and matched by contents) on worker
+	 * threads whose scanners are made only when a file must be scanned:
+	 * a start whose files are all known pays for neither threads nor
+	 * JIT code. This thread scans with the set's own scanner, which
+	 * compiles JIT code only once enough is scanned (rules.h). */
 	p.w = calloc(p.n_w, sizeof *p.w);
 	for (size_t i = 0; p.w && !s->code->vc && i < p.n_w; i++)
 		p.w[i].sc = rules_scanner_new(s->code->rules);
@@ -737,16 +855,13 @@ size_t sup_code_prescan(struct sup *s)
 			n = 0;
 	/* Threads only while the workload waits at its first execve: the
 	 * event loop that follows stays single-threaded. */
-	if (p.w && (p.w[0].sc || s->code->vc))
-		pool = sup_pool_new(n, sizeof(struct prescan_item), PRESCAN_WINDOW, prescan_work,
-				    prescan_done, &p);
 	static const struct sup_walk_ops ops = { .file = prescan_file, .error = prescan_error };
-	struct prescan_walk pw = { pool, s->code };
-	for (size_t i = 0; pool && i < s->code->n_paths; i++) {
+	struct prescan_walk pw = { .c = s->code, .p = &p, .workers = n };
+	for (size_t i = 0; p.w && (p.w[0].sc || s->code->vc) && i < s->code->n_paths; i++) {
 		char *const roots[] = { s->code->paths[i], NULL };
 		sup_walk(roots, false, &ops, &pw);
 	}
-	sup_pool_finish(pool);
+	sup_pool_finish(pw.pool);
 	for (size_t i = 0; p.w && i < p.n_w; i++) {
 		rules_scanner_free(p.w[i].sc);
 		free(p.w[i].buf);

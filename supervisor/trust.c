@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,4 +203,61 @@ bool trust_out_of_reach(int fd, const char *real, char *why, size_t whylen)
 			break;
 	}
 	return true;
+}
+
+/* Directories asked about, by path: open addressing, never resized (a
+ * full table only means asking stat again). */
+#define DIRS_MAX 1024
+
+static struct {
+	char *path;
+	long uid;
+	bool fixed;
+} dirs[DIRS_MAX];
+
+static size_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (size_t)h;
+}
+
+static bool file_fixed(const char *real, const struct stat *st, long uid)
+{
+	return trust_not_writable_by(st, uid) || trust_read_only(st->st_dev, real);
+}
+
+static bool dir_fixed(const char *dir, long uid)
+{
+	size_t k = str_hash(dir) % DIRS_MAX;
+	struct stat st;
+
+	for (size_t n = 0; n < DIRS_MAX && dirs[k].path; n++, k = (k + 1) % DIRS_MAX)
+		if (dirs[k].uid == uid && strcmp(dirs[k].path, dir) == 0)
+			return dirs[k].fixed;
+	bool fixed = stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && file_fixed(dir, &st, uid);
+	if (!dirs[k].path && (dirs[k].path = strdup(dir)) != NULL) {
+		dirs[k].uid = uid;
+		dirs[k].fixed = fixed;
+	}
+	return fixed;
+}
+
+bool trust_name_fixed(const char *real, const struct stat *st, long uid)
+{
+	char dir[PATH_MAX];
+
+	if (real[0] != '/' || !file_fixed(real, st, uid) ||
+	    (size_t)snprintf(dir, sizeof dir, "%s", real) >= sizeof dir)
+		return false;
+	for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+		bool root = slash == dir;
+		slash[root] = 0; /* "/x" -> "/" */
+		if (!dir_fixed(dir, uid))
+			return false;
+		if (root)
+			return true;
+	}
+	return false;
 }

@@ -32,4 +32,13 @@ bool trust_not_writable_by(const struct stat *st, long uid);
  * or false with the reason in why. */
 bool trust_out_of_reach(int fd, const char *real, char *why, size_t whylen);
 
+/* Whether neither the file at real (absolute, resolved; st its stat) nor
+ * the name real can be changed by a task with euid uid holding no
+ * capabilities (uid -1: unknown, counted as root): the file and every
+ * directory above it are on read-only mounts or not writable by uid, so
+ * the same name reaches the same unchanged file when the task's own open
+ * resolves it again. Directory answers are kept for the run: only
+ * someone out of the workload's reach can change them. */
+bool trust_name_fixed(const char *real, const struct stat *st, long uid);
+
 #endif

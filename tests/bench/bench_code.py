@@ -91,7 +91,10 @@ def ro_row(d):
     standard library copied to a tmpfs of its own, mounted read-only over
     itself, as Lambda's /var/task is. The cache was written from the
     original tree, so its entries match by contents, as a cache shipped
-    in a function package would."""
+    in a function package would. First under the writable root file
+    system (a root workload could re-point /usr/lib, so every code file is
+    handed over), then with the root read-only too, as on Lambda and
+    under docker --read-only (the workload's own opens go on)."""
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "fng-stdlib", STDLIB + "-ro"],
                    check=True)
     subprocess.run(["cp", "-a", STDLIB + "/.", STDLIB + "-ro"], check=True)
@@ -99,9 +102,12 @@ def ro_row(d):
     shutil.copy(os.path.join(d, "verdicts.cache"), STDLIB + "-ro/.fnguard-verdicts.cache")
     subprocess.run(["mount", "--move", STDLIB + "-ro", STDLIB], check=True)
     subprocess.run(["mount", "-o", "remount,ro", STDLIB], check=True)
-    import_row("root, read-only tmpfs (pyc trusted), no cache", [], os.path.join(d, "code.yaml"))
-    import_row("root, read-only tmpfs, verdict cache in it (by contents)", [],
-               write_policy(d, STDLIB + "/.fnguard-verdicts.cache"))
+    cpol = write_policy(d, STDLIB + "/.fnguard-verdicts.cache")
+    import_row("root, read-only stdlib tmpfs, cache in it, writable root fs", [], cpol)
+    subprocess.run(["mount", "-o", "remount,bind,ro", "/"], check=True)
+    import_row("root, read-only root fs and stdlib (pyc trusted), no cache", [],
+               os.path.join(d, "code.yaml"))
+    import_row("root, read-only root fs and stdlib, verdict cache in it (by contents)", [], cpol)
 
 
 def import_table():

@@ -1,8 +1,14 @@
 """Code validation on open: a code file under code.paths that breaks a
 rule is refused before the interpreter reads it (its top-level code never
 runs); the file handed to the interpreter is the one that was scanned."""
+import contextlib
+import json
 import os
+import shutil
+import subprocess
+import tempfile
 
+import pytest
 from conftest import EXIT_VIOLATION, NODE, PY, REPO
 
 PROTECT = REPO / "policy" / "examples" / "code_protect.txt"
@@ -11,8 +17,9 @@ BAD = 'import subprocess\nopen({marker!r}, "w").write("ran")\n' \
 GOOD = 'def hello():\n    return "hello"\n'
 
 
-def policy(app, action="deny", rules=None):
+def policy(app, action="deny", rules=None, handover=None):
     rules = rules or f"  rule_files: [{PROTECT}]\n"
+    rules += f"  handover: {handover}\n" if handover else ""
     return f"version: 1\ncode:\n  paths: [{app}]\n{rules}  action: {action}\n"
 
 
@@ -37,9 +44,10 @@ except PermissionError as e:
     return app, marker, main
 
 
-def test_flagged_module_refused_clean_one_imports(run_fnguard, tmp_path, kernel_tier):
+@pytest.mark.parametrize("handover", [None, "always"])
+def test_flagged_module_refused_clean_one_imports(run_fnguard, tmp_path, kernel_tier, handover):
     app, marker, main = layout(tmp_path)
-    res = run_fnguard(policy(app), [PY, main])
+    res = run_fnguard(policy(app, handover=handover), [PY, main])
     assert res.returncode == 0, res.dump()
     assert "hello" in res.stdout and "refused 13" in res.stdout, res.dump()
     assert not marker.exists(), "the flagged module's top-level code ran"
@@ -239,32 +247,109 @@ def test_pyc_trust_depends_on_who_could_write_it(kernel_tier, tmp_path):
     assert results["writable"][:2] == (0, "from-source"), results
 
 
+# Run by a root workload that first drops to 65534, then opens path.
+DROP_AND_OPEN = ("import os\nos.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
+                 "try:\n    print(open({path!r}).read().strip())\n"
+                 "except PermissionError as e:\n    print('refused', e.errno)\n")
+
+
+@contextlib.contextmanager
+def root_only_file(prefix, name, text):
+    """A directory anyone may enter holding a 0600 file of root's."""
+    if os.geteuid() != 0:
+        pytest.skip("needs a root supervisor and a workload that drops to 65534")
+    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    try:
+        os.chmod(d, 0o755)
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        yield d, path
+    finally:
+        shutil.rmtree(d)
+
+
 def test_code_opened_with_the_workloads_rights(run_fnguard, tmp_path, kernel_tier):
     """fnguard opens code files for the workload: a root fnguard must not
     open what the workload could not. A `.py` symlink to a root-only file,
     opened after the workload dropped to 65534, gets EACCES as it would
     without fnguard (and the secret is never read)."""
-    import shutil
-    import tempfile
-    if os.geteuid() != 0:
-        import pytest
-        pytest.skip("needs a root supervisor and a workload that drops to 65534")
-    d = tempfile.mkdtemp(prefix="fng-code-rights-", dir="/tmp")
-    try:
-        os.chmod(d, 0o755)
-        secret = os.path.join(d, "secret")
-        with open(secret, "w") as f:
-            f.write("TOPSECRET\n")
-        os.chmod(secret, 0o600)
+    with root_only_file("fng-code-rights-", "secret", "TOPSECRET\n") as (d, secret):
         os.symlink(secret, os.path.join(d, "evil.py"))
-        script = (f"import os\nos.setgroups([]); os.setgid(65534); os.setuid(65534)\n"
-                  f"try:\n    print(open({os.path.join(d, 'evil.py')!r}).read().strip())\n"
-                  f"except PermissionError as e:\n    print('refused', e.errno)\n")
-        bare = __import__("subprocess").run([PY, "-c", script], capture_output=True,
-                                            text=True, timeout=30)
+        script = DROP_AND_OPEN.format(path=os.path.join(d, "evil.py"))
+        bare = subprocess.run([PY, "-c", script], capture_output=True, text=True, timeout=30)
         assert bare.stdout.strip() == "refused 13", bare
         res = run_fnguard(policy(d), [PY, "-c", script])
         assert res.returncode == 0, res.dump()
         assert res.stdout.strip() == "refused 13", res.dump()
+
+
+@pytest.mark.parametrize("handover", ["writable", "always"])
+def test_tree_out_of_the_workloads_reach(kernel_tier, handover):
+    """Run as uid 65534 over a root-owned tree it cannot write: by default
+    the workload's own opens of its files go on once they scan clean (the
+    same name reaches the same unchanged file); either way the flagged
+    module is refused before its top-level code runs, and a module the
+    workload writes next to it (in a directory it may write) is judged
+    and handed over."""
+    from conftest import FNGUARD, TIMEOUT, base_env
+    if os.geteuid() != 0 or not os.path.exists("/usr/bin/setpriv"):
+        pytest.skip("needs root to create root-owned files and switch users")
+    root = tempfile.mkdtemp(prefix="fng-reach-")
+    try:
+        os.chmod(root, 0o755)
+        app = os.path.join(root, "app")
+        os.mkdir(app)
+        scratch = os.path.join(root, "scratch")
+        os.mkdir(scratch)
+        os.chown(scratch, 65534, 65534)
+        marker = os.path.join(scratch, "BAD_RAN")
+        with open(os.path.join(app, "bad.py"), "w") as f:
+            f.write(BAD.format(marker=marker))
+        with open(os.path.join(app, "good.py"), "w") as f:
+            f.write(GOOD)
+        pol = os.path.join(root, "p.yaml")
+        with open(pol, "w") as f:
+            f.write(policy(f"{app}, {scratch}", handover=handover))
+        os.chmod(pol, 0o644)
+        script = (f"import importlib, sys; sys.path[:0] = [{app!r}, {scratch!r}]\n"
+                  "import good; print(good.hello())\n"
+                  "try:\n    import bad\nexcept PermissionError as e:\n"
+                  "    print('refused', e.errno)\n"
+                  f"open({scratch!r} + '/late.py', 'w').write({BAD.format(marker=marker)!r})\n"
+                  "importlib.invalidate_caches()\n"
+                  "try:\n    import late\nexcept PermissionError as e:\n"
+                  "    print('late refused', e.errno)\n"
+                  f"open({scratch!r} + '/fine.py', 'w').write('X = 7\\n')\n"
+                  "importlib.invalidate_caches(); import fine; print('fine', fine.X)\n")
+        p = subprocess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            FNGUARD, "run", "-p", pol, "--", PY, "-B", "-c", script],
+                           capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
+                           stdin=subprocess.DEVNULL)
+        if "not reachable" in p.stderr or p.returncode == 126:
+            pytest.skip(f"the build tree is not reachable by uid 65534: {p.stderr.strip()}")
+        out = p.stdout.split()
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        assert out[:1] == ["hello"], (p.stdout, p.stderr)
+        assert "refused 13" in p.stdout and "late refused 13" in p.stdout, (p.stdout, p.stderr)
+        assert "fine 7" in p.stdout, (p.stdout, p.stderr)
+        assert not os.path.exists(marker), "a flagged module's top-level code ran"
+        lines = [json.loads(line) for line in p.stderr.splitlines() if line.startswith("{")]
+        denied = [e["path"] for e in lines if e["event"] == "code" and e["action"] == "deny"]
+        assert denied == [os.path.join(app, "bad.py"), os.path.join(scratch, "late.py")], p.stderr
     finally:
-        shutil.rmtree(d)
+        subprocess.run(["rm", "-rf", root])
+
+
+def test_kill_verdict_is_no_oracle_on_unreadable_files(run_fnguard, tmp_path, kernel_tier):
+    """A root fnguard judges a file as itself first; a flagged file the
+    workload cannot read must not kill it (that would tell it what the
+    file holds): it gets EACCES, as without fnguard, and nothing is
+    refused or killed on its behalf."""
+    with root_only_file("fng-code-oracle-", "hidden.py", BAD.format(marker="/nonexistent")) \
+            as (d, hidden):
+        res = run_fnguard(policy(d, "kill"), [PY, "-c", DROP_AND_OPEN.format(path=hidden)])
+        assert res.returncode == 0, res.dump()
+        assert res.stdout.strip() == "refused 13", res.dump()
+        assert not res.of("code", action="deny") and not res.of("code", action="kill"), res.dump()

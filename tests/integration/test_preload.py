@@ -204,7 +204,8 @@ MODULES = {"exec": test_exec, "code": test_code, "log": test_log}
                          ids=lambda c: c[1])
 def test_kernel_tier_case(tmp_path, case):
     fn = getattr(MODULES[case[0]], case[1])
-    args = {"run_fnguard": PreloadRunner(tmp_path), "tmp_path": tmp_path, "kernel_tier": None}
+    args = {"run_fnguard": PreloadRunner(tmp_path), "tmp_path": tmp_path, "kernel_tier": None,
+            "handover": None}
     fn(**{k: v for k, v in args.items() if k in inspect.signature(fn).parameters})
 
 

@@ -45,6 +45,7 @@ static const char full_yaml[] =
 	"      severity: high\n"
 	"  rule_files: [code_protect.txt]\n"
 	"  cache: verdicts.cache\n"
+	"  handover: always\n"
 	"  action: kill\n"
 	"events:\n"
 	"  detect: [sqli, xss]\n"
@@ -104,6 +105,7 @@ UNIT_SUITE(policy_full)
 	}
 	CHECK(p->code.rule_files.n == 1);
 	CHECK_STR(p->code.cache, "verdicts.cache");
+	CHECK(p->code.handover == POL_HANDOVER_ALWAYS);
 	CHECK(p->code.action == POL_ACT_KILL);
 	CHECK(p->events.present && p->events.detect == (POL_DETECT_SQLI | POL_DETECT_XSS));
 	CHECK(p->events.action == POL_ACT_UNSET);
@@ -134,6 +136,7 @@ UNIT_SUITE(policy_defaults)
 		CHECK(p->network.present && p->network.n_allow == 0 && p->network.loopback);
 		CHECK(p->network.engine == POL_ENGINE_AUTO);
 		CHECK(p->code.present && p->events.present && p->responses.present);
+		CHECK(p->code.handover == POL_HANDOVER_WRITABLE);
 		CHECK(p->events.detect == (POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
 					   POL_DETECT_PATH_TRAVERSAL));
 		CHECK(p->responses.secrets == POL_SECRETS_ENV);
@@ -267,6 +270,8 @@ static const struct {
 	{ "version: 1\nnetwork:\n  loopback: 1\n", "network.loopback must be true or false", 3,
 	  13 },
 	{ "version: 1\nnetwork:\n  loopback:\n", "must be true or false (got nothing)", 3, 12 },
+	{ "version: 1\ncode: {paths: [/var/task], handover: never}\n",
+	  "code.handover must be one of writable, always (got 'never')", 2, 38 },
 	{ "version: 1\nnetwork: {engine: ebpf}\n",
 	  "network.engine must be one of auto, notify, bpf (got 'ebpf')", 2, 19 },
 	{ "version: 1\nnetwork: {allow: [\"10.0.0.1/8\"]}\n",
