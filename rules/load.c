@@ -35,6 +35,7 @@ struct entry {
 	const char *severity;
 	const char **exts; /* NULL-terminated, borrowed; NULL for every file */
 	char *owned_msg;   /* message built by the loader, if any */
+	pcre2_code *re;    /* the pattern as checked, for rules_add_compiled */
 };
 
 struct loader {
@@ -86,9 +87,10 @@ static void load_err(struct loader *ld, int line, int col, const char *fmt, ...)
 	d->n++;
 }
 
-/* Checks a pattern the way rules_add() will compile it; on error the
- * column is that of the PCRE2 error offset counted from col0. */
-static bool check_regex(struct loader *ld, const char *pat, int line, int col0, bool off_col)
+/* Compiles a pattern the way rules_add() does (the rule set takes it
+ * over); on error the column is that of the PCRE2 error offset counted
+ * from col0, and NULL. */
+static pcre2_code *check_regex(struct loader *ld, const char *pat, int line, int col0, bool off_col)
 {
 	PCRE2_UCHAR msg[256];
 	PCRE2_SIZE off = 0;
@@ -96,20 +98,18 @@ static bool check_regex(struct loader *ld, const char *pat, int line, int col0, 
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_MULTILINE,
 				       &code, &off, NULL);
 
-	if (re) {
-		pcre2_code_free(re);
-		return true;
-	}
+	if (re)
+		return re;
 	if (code == PCRE2_ERROR_NOMEMORY) {
 		ld->oom = true;
-		return false;
+		return NULL;
 	}
 	if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
 		snprintf((char *)msg, sizeof(msg), "error %d", code);
 	load_err(ld, line, off_col ? col0 + (int)off : col0,
 		 "invalid regex: %s at offset %zu; PCRE2 syntax, e.g. '\\bos\\.system\\s*\\('",
 		 (char *)msg, (size_t)off);
-	return false;
+	return NULL;
 }
 
 static int entry_push(struct loader *ld, struct entry e)
@@ -122,6 +122,7 @@ static int entry_push(struct loader *ld, struct entry e)
 			free(e.id);
 			free(e.exts);
 			free(e.owned_msg);
+			pcre2_code_free(e.re);
 			ld->oom = true;
 			return -ENOMEM;
 		}
@@ -138,6 +139,7 @@ static void loader_fini(struct loader *ld)
 		free(ld->v[i].id);
 		free(ld->v[i].exts);
 		free(ld->v[i].owned_msg);
+		pcre2_code_free(ld->v[i].re);
 	}
 	free(ld->v);
 }
@@ -148,9 +150,12 @@ static int loader_commit(struct loader *ld, struct rules *r)
 	char err[512];
 
 	for (size_t i = 0; i < ld->n; i++) {
-		const struct entry *e = &ld->v[i];
-		int rc = rules_add(r, e->id, e->pattern, e->message, e->severity, e->exts, ld->file,
-				   err, sizeof(err));
+		struct entry *e = &ld->v[i];
+		int rc = e->re ? rules_add_compiled(r, e->id, e->pattern, e->re, e->message,
+						    e->severity, e->exts, ld->file)
+			       : rules_add(r, e->id, e->pattern, e->message, e->severity, e->exts,
+					   ld->file, err, sizeof(err));
+		e->re = NULL; /* taken over */
 		if (rc < 0)
 			return rc; /* -ENOMEM: the patterns were checked already */
 	}
@@ -224,16 +229,18 @@ static void parse_text(struct loader *ld, char *buf, size_t len)
 			load_err(ld, lineno, (int)strlen(line) + 1, "NUL byte in a rule line");
 			continue;
 		}
-		if (!check_regex(ld, line, lineno, 1, true))
+		struct entry e = { .re = check_regex(ld, line, lineno, 1, true) };
+		if (!e.re)
 			continue;
-		struct entry e = { 0 };
 		if (asprintf(&e.id, "%s:%d", base, lineno) < 0) {
+			pcre2_code_free(e.re);
 			ld->oom = true;
 			return;
 		}
 		/* protectLambda's own words, so its users recognise the finding. */
 		if (asprintf(&e.owned_msg, "Code Rule violation for %s", line) < 0) {
 			free(e.id);
+			pcre2_code_free(e.re);
 			ld->oom = true;
 			return;
 		}
@@ -363,7 +370,7 @@ static void pack_rule(struct loader *ld, yaml_document_t *doc, yaml_node_t *n)
 		case 1:
 			e.pattern = yscalar(ld, val, "pattern");
 			if (e.pattern)
-				check_regex(ld, e.pattern, yline(val), ycol(val), false);
+				e.re = check_regex(ld, e.pattern, yline(val), ycol(val), false);
 			break;
 		case 2:
 			e.message = yscalar(ld, val, "message");
@@ -392,11 +399,13 @@ static void pack_rule(struct loader *ld, yaml_document_t *doc, yaml_node_t *n)
 			load_err(ld, yline(id_node), ycol(id_node), "duplicate rule id '%s'", id);
 	if (ld->n_err != bad || ld->oom) {
 		free(e.exts);
+		pcre2_code_free(e.re);
 		return;
 	}
 	e.id = strdup(id);
 	if (!e.id) {
 		free(e.exts);
+		pcre2_code_free(e.re);
 		ld->oom = true;
 		return;
 	}

@@ -456,11 +456,9 @@ int rules_add(struct rules *r, const char *id, const char *pattern, const char *
 	      const char *severity, const char *const *exts, const char *source, char *err,
 	      size_t errlen)
 {
-	struct rule ru = { 0 };
 	PCRE2_UCHAR msg[256];
 	PCRE2_SIZE off = 0;
 	int code = 0;
-	bool oom = false;
 
 	if (errlen)
 		err[0] = '\0';
@@ -468,9 +466,10 @@ int rules_add(struct rules *r, const char *id, const char *pattern, const char *
 		snprintf(err, errlen, "a rule needs an id and a pattern");
 		return -EINVAL;
 	}
-	ru.re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_MULTILINE, &code,
-			      &off, NULL);
-	if (!ru.re) {
+	/* The user's pattern is compiled first so that errors point into it. */
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_MULTILINE,
+				       &code, &off, NULL);
+	if (!re) {
 		if (code == PCRE2_ERROR_NOMEMORY)
 			return -ENOMEM;
 		if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
@@ -478,15 +477,26 @@ int rules_add(struct rules *r, const char *id, const char *pattern, const char *
 		snprintf(err, errlen, "%s at offset %zu", (char *)msg, (size_t)off);
 		return -EINVAL;
 	}
-	/* The user's pattern is compiled first so that errors point into it. */
+	return rules_add_compiled(r, id, pattern, re, message, severity, exts, source);
+}
+
+int rules_add_compiled(struct rules *r, const char *id, const char *pattern, pcre2_code *re,
+		       const char *message, const char *severity, const char *const *exts,
+		       const char *source)
+{
+	struct rule ru = { .re = re };
+	PCRE2_SIZE off = 0;
+	int code = 0;
+	bool oom = false;
+
 	_cleanup_free_ char *core = pattern_core(pattern);
 	const char *used = pattern;
 	if (core) {
-		pcre2_code *re = pcre2_compile((PCRE2_SPTR)core, PCRE2_ZERO_TERMINATED,
-					       PCRE2_MULTILINE, &code, &off, NULL);
-		if (re) {
+		pcre2_code *c = pcre2_compile((PCRE2_SPTR)core, PCRE2_ZERO_TERMINATED,
+					      PCRE2_MULTILINE, &code, &off, NULL);
+		if (c) {
 			pcre2_code_free(ru.re);
-			ru.re = re;
+			ru.re = c;
 			used = core;
 		}
 	}
@@ -496,12 +506,12 @@ int rules_add(struct rules *r, const char *id, const char *pattern, const char *
 	if (mode == RULES_LIT_LINE && !dot_stops_at_lf())
 		mode = RULES_LIT_NONE;
 	if (mode != RULES_LIT_NONE) {
-		pcre2_code *re =
+		pcre2_code *c =
 			pcre2_compile((PCRE2_SPTR)used, PCRE2_ZERO_TERMINATED,
 				      PCRE2_MULTILINE | PCRE2_USE_OFFSET_LIMIT, &code, &off, NULL);
-		if (re) {
+		if (c) {
 			pcre2_code_free(ru.re);
-			ru.re = re;
+			ru.re = c;
 			ru.pf = mode;
 		}
 	}

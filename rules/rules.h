@@ -32,6 +32,14 @@ int rules_add(struct rules *r, const char *id, const char *pattern, const char *
 	      const char *severity, const char *const *exts, const char *source, char *err,
 	      size_t errlen);
 
+/* rules_add() for a pattern its caller compiled already, as rules_add()
+ * would (pcre2_compile with PCRE2_MULTILINE, to check it): re is taken
+ * over whatever this returns. 0 or -ENOMEM. */
+struct pcre2_real_code_8;
+int rules_add_compiled(struct rules *r, const char *id, const char *pattern,
+		       struct pcre2_real_code_8 *re, const char *message, const char *severity,
+		       const char *const *exts, const char *source);
+
 /* Loads a rule file: a YAML pack (.yaml/.yml) or a protectLambda text
  * file (anything else; rule ids are "BASENAME:LINE"). Every problem goes
  * to diags as FILE:LINE:COL; returns 0 or -EINVAL (nothing added from a

@@ -54,10 +54,11 @@ struct sup_code {
 	 * verdict for an inode wins (a rewritten file is judged again). */
 	uint32_t *idx;
 	size_t idx_cap;
-	struct vcache *vc;    /* code.cache, when believed */
-	char vc_state[320];   /* why it is used or not, for the start event */
-	long task_uid;        /* every task's euid when it cannot differ from ours, else -1 */
-	bool supervisor_root; /* we may reach what a task may not */
+	struct vcache *vc;        /* code.cache, when believed */
+	char vc_state[320];       /* why it is used or not, for the start event */
+	long task_uid;            /* every task's euid when it cannot differ from ours, else -1 */
+	bool supervisor_root;     /* we may reach what a task may not */
+	struct sup_walk_bg *walk; /* the pre-launch scan's walk, under way */
 };
 
 struct open_how_v0 {
@@ -112,6 +113,18 @@ int sup_code_open(struct sup *s, char *err, size_t errlen)
 		free(c);
 		return -ENOMEM;
 	}
+	c->paths = calloc(pc->paths.n ? pc->paths.n : 1, sizeof *c->paths);
+	for (size_t i = 0; c->paths && i < pc->paths.n; i++) {
+		char real[PATH_MAX];
+		/* A path that does not exist yet still counts as written. */
+		c->paths[c->n_paths] =
+			strdup(realpath(pc->paths.v[i], real) ? real : pc->paths.v[i]);
+		if (c->paths[c->n_paths])
+			c->n_paths++;
+	}
+	/* The pre-launch scan's walk (thousands of stat calls on a large
+	 * tree) runs while the rules compile and the workload is set up. */
+	c->walk = sup_walk_bg_start(c->paths, c->n_paths, rules_is_code_file);
 	int rc = rules_from_policy(c->rules, s->pol, &d);
 	if (rc == 0 && rules_count(c->rules) == 0) {
 		const char *dir = rules_default_dir();
@@ -126,15 +139,6 @@ int sup_code_open(struct sup *s, char *err, size_t errlen)
 		return rc < 0 ? rc : -EINVAL;
 	}
 	free(d.v);
-	c->paths = calloc(pc->paths.n ? pc->paths.n : 1, sizeof *c->paths);
-	for (size_t i = 0; c->paths && i < pc->paths.n; i++) {
-		char real[PATH_MAX];
-		/* A path that does not exist yet still counts as written. */
-		c->paths[c->n_paths] =
-			strdup(realpath(pc->paths.v[i], real) ? real : pc->paths.v[i]);
-		if (c->paths[c->n_paths])
-			c->n_paths++;
-	}
 	c->task_uid = fixed_task_uid();
 	c->supervisor_root = geteuid() == 0;
 	if (pc->cache)
@@ -147,6 +151,7 @@ void sup_code_free(struct sup_code *c)
 {
 	if (!c)
 		return;
+	sup_walk_bg_finish(c->walk, NULL, NULL);
 	rules_free(c->rules);
 	for (size_t i = 0; i < c->n_paths; i++)
 		free(c->paths[i]);
@@ -454,18 +459,21 @@ static bool out_of_reach(const struct sup_code *c, pid_t tid, const struct stat 
  * source size, mtime or hash it likes. Otherwise refusing it makes
  * CPython compile the scanned source (measured: ~6x slower for an
  * import-heavy start). */
-static bool pyc_usable(struct sup *s, pid_t tid, int fd, const char *real)
+static bool pyc_usable(struct sup *s, pid_t tid, const struct stat *st, const char *real)
 {
-	struct stat st, dst, sst;
+	struct stat dst, sst;
 	char dir[PATH_MAX], src[PATH_MAX];
 	long uid = -2;
 
 	snprintf(dir, sizeof dir, "%s", real);
 	char *slash = strrchr(dir, '/');
-	if (!slash || fstat(fd, &st) < 0 || !out_of_reach(s->code, tid, &st, real, &uid))
+	if (!slash)
 		return false;
 	*slash = 0;
-	if (stat(dir, &dst) < 0 || !out_of_reach(s->code, tid, &dst, dir, &uid))
+	/* Known directories first (trust.h keeps their answers). */
+	if (!trust_name_fixed(real, st, s->code->task_uid) &&
+	    (!out_of_reach(s->code, tid, st, real, &uid) || stat(dir, &dst) < 0 ||
+	     !out_of_reach(s->code, tid, &dst, dir, &uid)))
 		return false;
 	/* dir must be .../__pycache__; the module name ends at the first dot. */
 	char *cache = strrchr(dir, '/');
@@ -519,7 +527,7 @@ static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int
 	/* CPython falls back to the (scanned) source when its cache cannot
 	 * be read: a swapped source cannot hide behind a stale-looking .pyc. */
 	if (ends_with(real, ".pyc"))
-		return pyc_usable(s, tid, *fd, real) ? 0 : -EACCES;
+		return pyc_usable(s, tid, st, real) ? 0 : -EACCES;
 	if (!rules_is_code_file(real))
 		return 0;
 	const struct verdict *v = judge_st(s->code, *fd, real, st);
@@ -656,6 +664,7 @@ struct prescan_hit {
 struct prescan_item {
 	char *path;
 	bool scanned, oom;
+	bool rescan; /* read by a worker, to be scanned by the pushing thread */
 	struct stat st;
 	struct prescan_hit *v;
 	size_t n, cap;
@@ -737,10 +746,17 @@ static void prescan_work(void *ctx, unsigned worker, void *item)
 		}
 	}
 	rules_cb cb = p->s->code->packs ? on_prescan : on_prescan_all;
-	/* With a verdict cache a worker thread makes its scanner (and the
-	 * set's JIT code) only for a file the cache does not know; the
-	 * pushing thread scans with the set's own. */
-	if (vc && !w->sc && worker < p->n_w - 1 && !(w->sc = rules_scanner_new(p->s->code->rules)))
+	/* With a verdict cache the workers only read and hash: a file it
+	 * does not know is scanned when handed back, by the pushing thread
+	 * with the set's own scanner, which compiles JIT code only once
+	 * enough is scanned (a worker's scanner would compile it at once). */
+	if (vc && worker < p->n_w - 1) {
+		it->rescan = true;
+		return;
+	}
+	/* Without one, every thread gets a JIT scanner once it has a file
+	 * to scan (none for an empty tree). */
+	if (!vc && !w->sc && !(w->sc = rules_scanner_new(p->s->code->rules)))
 		return; /* judged when it is opened */
 	it->scanned =
 		(w->sc ? rules_scan_with(w->sc, it->path, w->buf, (size_t)n, cb, it)
@@ -751,6 +767,11 @@ static void prescan_done(void *ctx, void *item)
 {
 	struct prescan *p = ctx;
 	struct prescan_item *it = item;
+
+	if (it->rescan) {
+		it->rescan = false;
+		prescan_work(ctx, (unsigned)p->n_w - 1, item);
+	}
 	/* The verdict is kept: the interpreter's open of this very file (same
 	 * identity and times) needs no second scan. A scan cut short by a
 	 * lack of memory is not one. */
@@ -802,19 +823,16 @@ static struct sup_pool *prescan_pool(struct prescan_walk *pw)
 	return pw->pool;
 }
 
-static bool prescan_file(void *arg, const char *path, bool named)
+/* A code file of the walk; st: its lstat, or NULL (the worker opens it
+ * and sees). */
+static bool prescan_kept(void *arg, const char *path, const struct stat *st)
 {
 	struct prescan_walk *pw = arg;
-	struct stat st;
 
-	(void)named;
-	if (!rules_is_code_file(path))
-		return true;
 	/* A file the verdict cache names is judged right here: handing it
 	 * to a worker would cost more (a wake-up each) than the lookup. */
-	if (pw->c->vc && lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    vcache_has_file(pw->c->vc, &st)) {
-		if (!lookup(pw->c, &st) && cache_slot(pw->c, &st))
+	if (pw->c->vc && st && S_ISREG(st->st_mode) && vcache_has_file(pw->c->vc, st)) {
+		if (!lookup(pw->c, st) && cache_slot(pw->c, st))
 			cache_commit(pw->c);
 		return true;
 	}
@@ -826,6 +844,17 @@ static bool prescan_file(void *arg, const char *path, bool named)
 	/* Without memory for the path the file is left to the open. */
 	sup_pool_push(pool, it->path == NULL);
 	return true;
+}
+
+static bool prescan_file(void *arg, const char *path, bool named)
+{
+	struct prescan_walk *pw = arg;
+	struct stat st;
+
+	(void)named;
+	if (!rules_is_code_file(path))
+		return true;
+	return prescan_kept(arg, path, pw->c->vc && lstat(path, &st) == 0 ? &st : NULL);
 }
 
 static bool prescan_error(void *arg, const char *path, int err)
@@ -841,23 +870,22 @@ size_t sup_code_prescan(struct sup *s)
 	unsigned n = sup_pool_workers(PRESCAN_THREADS_MAX);
 	struct prescan p = { .s = s, .n_w = n + 1 }; /* this thread works too */
 
-	/* With a verdict cache, files it names by identity are judged in
-	 * the walk; the others are read (and matched by contents) on worker
-	 * threads whose scanners are made only when a file must be scanned:
-	 * a start whose files are all known pays for neither threads nor
-	 * JIT code. This thread scans with the set's own scanner, which
-	 * compiles JIT code only once enough is scanned (rules.h). */
+	/* With a verdict cache, files it names by identity are judged as
+	 * the walk hands them over; the others are read and hashed (matched
+	 * by contents) on worker threads, and the few it does not know are
+	 * scanned in this thread with the set's own scanner, which compiles
+	 * JIT code only once enough is scanned (rules.h): a start whose files
+	 * are all known pays for neither threads nor JIT code. Without a
+	 * cache every thread makes a JIT scanner for its first file. */
 	p.w = calloc(p.n_w, sizeof *p.w);
-	for (size_t i = 0; p.w && !s->code->vc && i < p.n_w; i++)
-		p.w[i].sc = rules_scanner_new(s->code->rules);
-	for (size_t i = 0; p.w && !s->code->vc && i < p.n_w; i++)
-		if (!p.w[i].sc)
-			n = 0;
 	/* Threads only while the workload waits at its first execve: the
 	 * event loop that follows stays single-threaded. */
 	static const struct sup_walk_ops ops = { .file = prescan_file, .error = prescan_error };
 	struct prescan_walk pw = { .c = s->code, .p = &p, .workers = n };
-	for (size_t i = 0; p.w && (p.w[0].sc || s->code->vc) && i < s->code->n_paths; i++) {
+	bool go = p.w != NULL, walked = s->code->walk != NULL;
+	sup_walk_bg_finish(s->code->walk, go ? prescan_kept : NULL, &pw);
+	s->code->walk = NULL;
+	for (size_t i = 0; go && !walked && i < s->code->n_paths; i++) {
 		char *const roots[] = { s->code->paths[i], NULL };
 		sup_walk(roots, false, &ops, &pw);
 	}
