@@ -221,3 +221,73 @@ UNIT_SUITE(pool_hands_back_in_order)
 		}
 	sup_pool_finish(NULL);
 }
+
+static bool keep_py(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 3 && !strcmp(path + n - 3, ".py");
+}
+
+static bool put_py(void *arg, const char *path, bool named)
+{
+	(void)named;
+	if (keep_py(path)) {
+		util_sb_puts(arg, path);
+		util_sb_putc(arg, '\n');
+	}
+	return true;
+}
+
+static bool put_kept(void *arg, const char *path, const struct stat *st)
+{
+	util_sb_puts(arg, path);
+	util_sb_puts(arg, st && S_ISREG(st->st_mode) ? "\n" : " (no stat)\n");
+	return true;
+}
+
+static bool pass_error(void *arg, const char *path, int err)
+{
+	(void)arg;
+	(void)path;
+	(void)err;
+	return true;
+}
+
+/* The walk on threads hands out what sup_walk finds, root by root, in
+ * the same order, with each file's lstat. */
+UNIT_SUITE(walk_bg_same_as_walk)
+{
+	static const struct sup_walk_ops ops = { .file = put_py, .error = pass_error };
+	char tmp[] = "/tmp/fng-walkbg-XXXXXX", d[300], one[300];
+
+	if (!mkdtemp(tmp)) {
+		CHECK(false);
+		return;
+	}
+	sub(tmp, "pkg", d, sizeof d);
+	touch(d, "b.py");
+	touch(d, "a.py");
+	touch(tmp, "z.py");
+	touch(tmp, "m.txt");
+	snprintf(one, sizeof one, "%s/z.py", tmp);
+	char stdlib[] = "/usr/lib/python3.11", none[] = "/nonexistent/fng";
+	char *roots[] = { tmp, stdlib, one, none, tmp };
+	size_t n = ARRAY_SIZE(roots);
+	struct util_sb want, got;
+
+	util_sb_init(&want, 0);
+	util_sb_init(&got, 0);
+	for (size_t i = 0; i < n; i++) {
+		char *const r[] = { roots[i], NULL };
+		sup_walk(r, false, &ops, &want);
+	}
+	struct sup_walk_bg *bg = sup_walk_bg_start(roots, n, keep_py);
+	CHECK(bg != NULL);
+	sup_walk_bg_finish(bg, put_kept, &got);
+	_cleanup_free_ char *w = util_sb_take(&want), *g = util_sb_take(&got);
+	CHECK(w && g && strlen(w) > 100);
+	CHECK_MSG(w && g && !strcmp(w, g), g);
+	sup_walk_bg_finish(sup_walk_bg_start(roots, n, keep_py), NULL, NULL); /* abandoned */
+	snprintf(one, sizeof one, "rm -rf %s", tmp);
+	CHECK(system(one) == 0);
+}
