@@ -4,11 +4,13 @@
 1. `fnguard scan` vs `grep -rP` with the same protectLambda rule over the
    Python standard library (MB/s, best of BENCH_CODE_RUNS).
 2. An import-heavy start with code validation covering the standard
-   library, bare vs `fnguard run` (interleaved pairs, median of ratios).
-   Under code.paths fnguard refuses .pyc files, so CPython compiles every
-   imported module from its (scanned) source: that is most of the cost.
+   library, bare vs `fnguard run` (interleaved pairs, median of ratios),
+   for the setups that decide its cost: who runs the workload (a root
+   workload could have written every .pyc, so each is refused and
+   CPython compiles the scanned sources), whether the tree is read-only,
+   and whether a verdict cache spares the pre-launch scan.
 
-Environment: FNGUARD, BENCH_CODE_RUNS (default 5), BENCH_CODE_PAIRS (10).
+Environment: FNGUARD, BENCH_CODE_RUNS (default 5), BENCH_CODE_PAIRS (20).
 """
 import os
 import shutil
@@ -26,7 +28,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 RULE = os.path.join(REPO, "policy", "examples", "code_protect.txt")
 STDLIB = "/usr/lib/python3.11"
 RUNS = int(os.environ.get("BENCH_CODE_RUNS", "5"))
-PAIRS = int(os.environ.get("BENCH_CODE_PAIRS", "10"))
+PAIRS = int(os.environ.get("BENCH_CODE_PAIRS", "20"))
 IMPORTS = "import json, asyncio, email, http.client, ssl, sqlite3, decimal"
 
 
