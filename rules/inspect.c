@@ -14,8 +14,11 @@
 #include "policy.h"
 #include "sqli.h"
 
-#define INSP_DEPTH  16   /* nested decodings and JSON levels */
-#define INSP_LEAVES 4096 /* string leaves judged per event */
+#define INSP_DEPTH 16 /* nested decodings and JSON levels */
+/* String leaves judged per event, decoded ones included: past it the
+ * event is refused whole (-E2BIG), never judged in part. A 6 MB
+ * synchronous payload of short strings stays under it. */
+#define INSP_LEAVES (1u << 20)
 
 struct walk {
 	const struct insp_opts *o;
@@ -282,7 +285,10 @@ static bool judge_value(struct walk *w, const char *path, const char *s, size_t 
 	if (w->o->rules) {
 		struct first_rule fr = { .hit = false };
 		int rc = rules_scan(w->o->rules, "event", s, len, on_rule, &fr);
-		if (rc < 0 && rc != -E2BIG)
+		/* -E2BIG: a rule gave up at PCRE2's match limit on this value
+		 * (a crafted one can make a pattern backtrack): not judged,
+		 * so refused. */
+		if (rc < 0 && !fr.hit)
 			w->err = rc;
 		if (fr.hit) {
 			finding(w, "rule", fr.id, path, s, len);
@@ -402,8 +408,12 @@ static bool check_string(struct walk *w, const char *path, const char *s, size_t
 {
 	char sub[256];
 
-	if (w->err || depth > INSP_DEPTH || ++w->leaves > INSP_LEAVES)
+	if (w->err || depth > INSP_DEPTH)
 		return false;
+	if (++w->leaves > INSP_LEAVES) {
+		w->err = -E2BIG; /* the rest would go unjudged: refused */
+		return false;
+	}
 	/* JSON inside a string (an SNS Message) is judged field by field,
 	 * each with its own path, rather than as one text of quotes. */
 	size_t i = 0;

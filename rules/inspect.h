@@ -28,7 +28,10 @@ struct insp_finding {
 };
 
 /* Judges an event body (JSON, or any text). Returns 1 with *f filled on
- * the first finding, 0 when clean, -ENOMEM. */
+ * the first finding, 0 when clean, or -errno when it could not be judged
+ * whole, which the caller must treat as a finding (fail closed): -E2BIG
+ * (more string leaves than the bound, or a rule at PCRE2's match limit),
+ * -ENOMEM. */
 int insp_event(const struct insp_opts *o, const char *body, size_t len, struct insp_finding *f);
 
 /* The event's source ("aws:sns", "aws:sqs", "aws:s3", "aws:dynamodb",
@@ -38,8 +41,9 @@ const char *insp_source(const char *body, size_t len);
 
 /* Judges a response body with the responses rule files and the AWS
  * access key id pattern (AKIA/ASIA + 16). Returns 1 with *f filled
- * (attack "rule" or "aws_key"), 0, or -ENOMEM. Secret environment
- * values are the caller's to check (the log's redaction knows them). */
+ * (attack "rule" or "aws_key"), 0, or -errno as insp_event (fail
+ * closed). Secret environment values are the caller's to check (the
+ * log's redaction knows them). */
 int insp_response(const struct rules *r, const char *body, size_t len, struct insp_finding *f);
 
 #endif

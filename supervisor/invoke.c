@@ -45,6 +45,25 @@ static int load_rules(const struct policy *p, const struct pol_strv *files, stru
 	return 0;
 }
 
+/* An event or response that could not be judged whole is refused as if
+ * it broke a rule (fail closed): padding an attack behind a million
+ * harmless values, or a value that makes a rule backtrack to PCRE2's
+ * match limit, must not carry it through unjudged. */
+static const char *uninspectable_why(int rc)
+{
+	return rc == -E2BIG ? "not judged whole: over a million string values, or a rule gave up "
+			      "at PCRE2's match limit; refused"
+			    : "not judged whole: out of memory; refused";
+}
+
+static void uninspectable(struct insp_finding *f, int rc, const char *source)
+{
+	memset(f, 0, sizeof *f);
+	f->attack = "uninspectable";
+	snprintf(f->rule, sizeof f->rule, "%s", rc == -E2BIG ? "inspect.limits" : "inspect.error");
+	f->source = source;
+}
+
 static void on_event(void *arg, const char *rid, const char *body, size_t len,
 		     struct rtapi_verdict *v)
 {
@@ -54,7 +73,10 @@ static void on_event(void *arg, const char *rid, const char *body, size_t len,
 	enum pol_action eff;
 
 	(void)rid; /* every line carries it already */
-	if (insp_event(&iv->opts, body, len, &f) != 1) {
+	int rc = insp_event(&iv->opts, body, len, &f);
+	if (rc < 0)
+		uninspectable(&f, rc, insp_source(body, len));
+	if (rc == 0) {
 		/* Clean invocations are counted (the exit event's counts) and,
 		 * with log.allowed, written: the report's invocations. */
 		if (log_writes(s->log, "allow")) {
@@ -76,12 +98,15 @@ static void on_event(void *arg, const char *rid, const char *body, size_t len,
 		cJSON_AddStringToObject(ev, "payload", f.payload);
 		cJSON_AddStringToObject(ev, "source", f.source);
 		cJSON_AddStringToObject(ev, "rule", f.rule);
+		if (rc < 0)
+			cJSON_AddStringToObject(ev, "reason", uninspectable_why(rc));
 		log_emit(s->log, ev);
 	}
 	if (eff == POL_ACT_LOG)
 		return;
 	v->reject = true;
-	snprintf(v->reason, sizeof v->reason, "%s in %s", f.attack, f.path);
+	snprintf(v->reason, sizeof v->reason, "%s in %s", f.attack,
+		 f.path[0] ? f.path : "the event");
 	if (eff == POL_ACT_KILL)
 		s->violation = true;
 }
@@ -109,14 +134,18 @@ static void on_response(void *arg, const char *rid, const char *body, size_t len
 	char match[128];
 	enum pol_action eff;
 	const char *rule;
+	int rc = 0;
 
 	(void)rid;
 	if (s->pol->responses.secrets == POL_SECRETS_ENV &&
 	    secret_in(s, body, len, match, sizeof match)) {
 		rule = "secrets: env";
-	} else if (insp_response(iv->resp_rules, body, len, &f) == 1) {
+	} else if ((rc = insp_response(iv->resp_rules, body, len, &f)) == 1) {
 		rule = f.rule;
 		snprintf(match, sizeof match, "%s", f.payload);
+	} else if (rc < 0) {
+		rule = rc == -E2BIG ? "inspect.limits" : "inspect.error";
+		snprintf(match, sizeof match, "%s", uninspectable_why(rc));
 	} else {
 		return;
 	}

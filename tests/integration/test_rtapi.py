@@ -217,6 +217,12 @@ ATTACKS = [
     ("sqli", "aws:alb", "body[user]|url", alb("user=admin%27%20OR%201%3D1--&pw=x")),
     ("xss", "aws:events", "detail.comment", eventbridge({"comment": "<img src=x onerror=alert(1)>"})),
     ("rule", "aws:dynamodb", "Records[0].dynamodb.NewImage.note.S", dynamodb("drop   TABLE orders")),
+    # Behind 3,000 harmless messages (4,096 string values were once all
+    # that was judged, and the rest went through).
+    ("sqli", "aws:sqs", "Records[3000].body", {"Records": [
+        {"eventSource": "aws:sqs", "messageId": str(i), "body": "hello"} for i in range(3000)]
+        + [{"eventSource": "aws:sqs", "messageId": "x",
+            "body": "x' UNION SELECT password FROM users--"}]}),
 ]
 
 
@@ -233,7 +239,7 @@ def test_attacks_never_reach_the_handler(function, tmp_path):
     assert [(e["attack"], e["source"], e["json_path"]) for e in got] == \
         [(a, s, p) for a, s, p, _ in ATTACKS], got
     assert all(e["action"] == "deny" and e["request_id"] and e["payload"] for e in got), got
-    assert got[-1]["rule"].startswith("in_protect.txt:"), got[-1]
+    assert got[-2]["rule"].startswith("in_protect.txt:"), got[-2]
     status, _, body = f.invoke(sns("hello"))  # the runtime keeps serving
     assert json.loads(body) == {"ok": True} and len(seen(tmp_path)) == 1
 

@@ -1,11 +1,15 @@
 /* Event inspection: where payloads hide (base64 bodies in every padding
  * and in the forms only nettle reads, JSON inside strings, form values)
  * and that each is judged with its own JSON path. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "inspect.h"
 #include "policy.h"
 #include "unit.h"
+#include "util.h"
 
 struct icase {
 	const char *event;
@@ -70,4 +74,40 @@ UNIT_SUITE(inspect_nested_documents)
 		{ "{\"note\":\"The customer's order; total 42.50 -- see notes\"}", 0, NULL },
 	};
 	run_table(t, sizeof t / sizeof t[0]);
+}
+
+/* An SQS-shaped batch: n harmless records, then tail's body. */
+static char *padded(size_t n, const char *tail)
+{
+	struct util_sb sb;
+
+	util_sb_init(&sb, 0);
+	util_sb_puts(&sb, "{\"Records\":[");
+	for (size_t i = 0; i < n; i++)
+		util_sb_puts(&sb, "{\"eventSource\":\"aws:sqs\",\"body\":\"hello world\"},");
+	util_sb_puts(&sb, "{\"eventSource\":\"aws:sqs\",\"body\":\"");
+	util_sb_puts(&sb, tail);
+	util_sb_puts(&sb, "\"}]}");
+	return util_sb_take(&sb);
+}
+
+/* What sits behind many harmless values is judged too, and an event too
+ * big to judge whole is refused, never judged in part (fail closed). */
+UNIT_SUITE(inspect_padding_does_not_hide)
+{
+	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
+					 POL_DETECT_PATH_TRAVERSAL };
+	struct insp_finding f;
+	const size_t pads[] = { 0, 3000, 20000 };
+
+	for (size_t i = 0; i < sizeof pads / sizeof pads[0]; i++) {
+		_cleanup_free_ char *ev = padded(pads[i], "1' OR '1'='1' --");
+		CHECK(ev && insp_event(&o, ev, strlen(ev), &f) == 1);
+		CHECK(ev && !strcmp(f.attack, "sqli"));
+		_cleanup_free_ char *fine = padded(pads[i], "the order shipped");
+		CHECK(fine && insp_event(&o, fine, strlen(fine), &f) == 0);
+	}
+	/* Over a million string values: -E2BIG, for the caller to refuse. */
+	_cleanup_free_ char *huge = padded((1u << 20) / 2 + 1, "fine");
+	CHECK(huge && insp_event(&o, huge, strlen(huge), &f) == -E2BIG);
 }
