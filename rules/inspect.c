@@ -403,17 +403,112 @@ static bool check_form(struct walk *w, const char *path, const char *s, size_t l
 	return false;
 }
 
+/* Values judged clean earlier in the same event, by their bytes: a batch
+ * repeats its values (one note in 2,000 items, a message text cycling
+ * through a batch), and a verdict depends on nothing but the value, its
+ * depth and whether it is a base64 body (the path only names a finding).
+ * Short values only, copied here: decoded buffers and inner documents
+ * are freed as the walk goes on. Exact compare: a hash collision must
+ * never make a value clean. One thread inspects (as the arena). */
+#define MEMO_SLOTS  4096u
+#define MEMO_MAXLEN 96u
+#define MEMO_BYTES  (128u * 1024u)
+
+struct memo_slot {
+	uint64_t h;
+	uint32_t gen, off;
+	uint16_t len;
+	uint8_t depth, b64;
+};
+
+static struct {
+	struct memo_slot s[MEMO_SLOTS];
+	char bytes[MEMO_BYTES];
+	uint32_t gen; /* the event's; slots of another are empty */
+	size_t used;
+} memo;
+
+static void memo_begin(void)
+{
+	if (++memo.gen == 0) { /* wrapped: no slot may look current */
+		memset(memo.s, 0, sizeof memo.s);
+		memo.gen = 1;
+	}
+	memo.used = 0;
+}
+
+static uint64_t memo_hash(const char *s, size_t len, int depth, bool b64)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)depth << 1 | b64);
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return h ^ (h >> 29);
+}
+
+/* The slot holding the value, or the empty one where it would go; NULL
+ * when the probe finds neither. */
+static struct memo_slot *memo_slot(uint64_t h, const char *s, size_t len, int depth, bool b64)
+{
+	for (uint32_t n = 0, i = (uint32_t)h & (MEMO_SLOTS - 1); n < 8;
+	     n++, i = (i + 1) & (MEMO_SLOTS - 1)) {
+		struct memo_slot *m = &memo.s[i];
+		if (m->gen != memo.gen)
+			return m;
+		if (m->h == h && m->len == len && m->depth == depth && m->b64 == b64 &&
+		    memcmp(memo.bytes + m->off, s, len) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+/* K_UNKNOWN: kinds_of() not run yet. */
+#define K_UNKNOWN (~0u)
+
+static bool check_fresh(struct walk *w, const char *path, const char *s, size_t len, int depth,
+			bool base64_hint, unsigned k);
+
 static bool check_string(struct walk *w, const char *path, const char *s, size_t len, int depth,
 			 bool base64_hint)
 {
-	char sub[256];
-
 	if (w->err || depth > INSP_DEPTH)
 		return false;
 	if (++w->leaves > INSP_LEAVES) {
 		w->err = -E2BIG; /* the rest would go unjudged: refused */
 		return false;
 	}
+	if (len > MEMO_MAXLEN || len == 0)
+		return check_fresh(w, path, s, len, depth, base64_hint, K_UNKNOWN);
+	/* One word of letters and digits costs less to judge than to look
+	 * up (no detector runs on it): only the rule files, if any. */
+	unsigned k = kinds_of(s, len);
+	if (!(k & K_ODD) && !w->o->rules)
+		return check_fresh(w, path, s, len, depth, base64_hint, k);
+	uint64_t h = memo_hash(s, len, depth, base64_hint);
+	struct memo_slot *m = memo_slot(h, s, len, depth, base64_hint);
+	if (m && m->gen == memo.gen)
+		return false; /* judged clean before */
+	bool hit = check_fresh(w, path, s, len, depth, base64_hint, k);
+	/* Kept only when judged whole and clean; the walk below may have
+	 * filled the slot meanwhile (an inner value): probe again. */
+	if (hit || w->err || memo.used + len > MEMO_BYTES ||
+	    !(m = memo_slot(h, s, len, depth, base64_hint)) || m->gen == memo.gen)
+		return hit;
+	memcpy(memo.bytes + memo.used, s, len);
+	*m = (struct memo_slot){ .h = h,
+				 .gen = memo.gen,
+				 .off = (uint32_t)memo.used,
+				 .len = (uint16_t)len,
+				 .depth = (uint8_t)depth,
+				 .b64 = base64_hint };
+	memo.used += len;
+	return false;
+}
+
+static bool check_fresh(struct walk *w, const char *path, const char *s, size_t len, int depth,
+			bool base64_hint, unsigned k)
+{
+	char sub[256];
+
 	/* JSON inside a string (an SNS Message) is judged field by field,
 	 * each with its own path, rather than as one text of quotes. */
 	size_t i = 0;
@@ -431,7 +526,8 @@ static bool check_string(struct walk *w, const char *path, const char *s, size_t
 		if (inner)
 			return hit;
 	}
-	unsigned k = kinds_of(s, len);
+	if (k == K_UNKNOWN)
+		k = kinds_of(s, len);
 	if (judge_value(w, path, s, len, k))
 		return true;
 	/* A form or query string is split before decoding (a decoded value
@@ -550,6 +646,7 @@ int insp_event(const struct insp_opts *o, const char *body, size_t len, struct i
 	bool hit;
 
 	memset(f, 0, sizeof *f);
+	memo_begin();
 	cJSON_Hooks hooks = { arena_alloc, arena_free };
 	cJSON_InitHooks(&hooks);
 	cJSON *root = cJSON_ParseWithLength(body, len);

@@ -111,3 +111,36 @@ UNIT_SUITE(inspect_padding_does_not_hide)
 	_cleanup_free_ char *huge = padded((1u << 20) / 2 + 1, "fine");
 	CHECK(huge && insp_event(&o, huge, strlen(huge), &f) == -E2BIG);
 }
+
+/* Values already judged clean in an event are not judged again; what
+ * differs by a byte, or sits at another depth, still is. */
+UNIT_SUITE(inspect_repeated_values)
+{
+	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
+					 POL_DETECT_PATH_TRAVERSAL };
+	struct insp_finding f;
+	struct util_sb sb;
+
+	util_sb_init(&sb, 0);
+	util_sb_puts(&sb, "{\"items\":[");
+	for (int i = 0; i < 500; i++)
+		util_sb_puts(&sb, "{\"note\":\"it's fine -- really\"},");
+	util_sb_puts(&sb, "{\"note\":\"x' OR '1'='1\"}],\"m\":\"{\\\"note\\\":\\\"it's fine "
+			  "-- really\\\"}\"}");
+	_cleanup_free_ char *ev = util_sb_take(&sb);
+	CHECK(ev && insp_event(&o, ev, strlen(ev), &f) == 1);
+	CHECK_STR(f.path, "items[500].note");
+	/* The same event twice: the second judges afresh (nothing kept). */
+	CHECK(ev && insp_event(&o, ev, strlen(ev), &f) == 1);
+	static const struct icase t[] = {
+		{ "{\"a\":\"x; cat /etc/passwd\",\"b\":\"x; cat /etc/passwd\"}", 1, "a" },
+		{ "{\"a\":\"x; cat /etc/passwdd\",\"m\":\"{\\\"b\\\":\\\"x; cat "
+		  "/etc/passwd\\\"}\"}",
+		  1, "a" },
+		{ "{\"a\":\"fine, thanks\",\"m\":\"{\\\"b\\\":\\\"fine, "
+		  "thanks\\\"}\",\"c\":\"fine, "
+		  "thanks; rm -rf /\"}",
+		  1, "c" },
+	};
+	run_table(t, sizeof t / sizeof t[0]);
+}
