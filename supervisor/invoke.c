@@ -111,18 +111,29 @@ static void on_event(void *arg, const char *rid, const char *body, size_t len,
 		s->violation = true;
 }
 
-/* "…[REDACTED:NAME]…" around the first secret the log's redaction found. */
+/* "…[REDACTED:NAME]…" around the first secret the log's redaction found.
+ * The redaction reads C strings: a body is checked piece by piece between
+ * its NUL bytes, or a secret behind a NUL would go out unseen. */
 static bool secret_in(struct sup *s, const char *body, size_t len, char *match, size_t size)
 {
-	_cleanup_free_ char *copy = strndup(body, len);
-	_cleanup_free_ char *red = copy ? log_redact(s->log, copy) : NULL;
-	const char *at = red ? strstr(red, "[REDACTED:") : NULL;
-
-	if (!at)
-		return false;
-	const char *from = at - red > 24 ? at - 24 : red;
-	snprintf(match, size, "%.*s", (int)(size - 1), from);
-	return true;
+	for (size_t off = 0; off < len;) {
+		size_t n = strnlen(body + off, len - off);
+		_cleanup_free_ char *copy = strndup(body + off, n);
+		_cleanup_free_ char *red = copy ? log_redact(s->log, copy) : NULL;
+		if (!red) {
+			/* Not checked is not clean: refused (fail closed). */
+			snprintf(match, size, "(not checked: out of memory)");
+			return true;
+		}
+		const char *at = strstr(red, "[REDACTED:");
+		if (at) {
+			const char *from = at - red > 24 ? at - 24 : red;
+			snprintf(match, size, "%.*s", (int)(size - 1), from);
+			return true;
+		}
+		off += n + 1;
+	}
+	return false;
 }
 
 static void on_response(void *arg, const char *rid, const char *body, size_t len,

@@ -17,7 +17,12 @@ def handler(event, ctx):
         return event["data"]
     if do == "raw":  # the runtime API as the workload sees it
         c = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
-        c.request(event["method"], event["path"], body=event.get("body"))
+        body = event.get("body")
+        if body is not None:  # a function posting its own response
+            body = body.replace("{secret}", os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+            body = body.encode("latin-1")
+        c.request(event["method"], event["path"].replace("{rid}", ctx.aws_request_id),
+                  body=body)
         r = c.getresponse()
         return {"status": r.status, "body": r.read().decode()}
     if do == "direct":
@@ -280,6 +285,22 @@ def test_response_with_a_secret_is_replaced(function, tmp_path):
     assert "[REDACTED:AWS_SECRET_ACCESS_KEY]" in resp[0]["match"], resp
     status, _, body = f.invoke({"leak": "NOT_SET"})
     assert json.loads(body) == {"debug": "none"}
+
+
+def test_secret_behind_a_nul_byte_is_caught(function, tmp_path):
+    """The function posts its own response, the secret hidden behind a NUL
+    byte (the redaction reads C strings): still replaced by the error."""
+    f, log = under_fnguard(function, tmp_path,
+                           policy="version: 1\nresponses:\n  secrets: env\n  action: deny\n",
+                           env={"AWS_SECRET_ACCESS_KEY": SECRET})
+    status, _, body = f.invoke({"do": "raw", "method": "POST",
+                                "path": "/2018-06-01/runtime/invocation/{rid}/response",
+                                "body": "ok\x00{secret}"})
+    assert SECRET.encode() not in body, "the secret left in the response"
+    assert json.loads(body)["errorType"] == "Security.Violation", body
+    resp = [e for e in log_events(log) if e["event"] == "response"]
+    assert resp and resp[0]["rule"] == "secrets: env", resp
+    assert SECRET not in log.read_text(), "the secret is in the log"
 
 
 def test_audit_lets_it_through_and_kill_ends_the_workload(function, tmp_path):
