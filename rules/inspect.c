@@ -403,6 +403,26 @@ static bool check_form(struct walk *w, const char *path, const char *s, size_t l
 	return false;
 }
 
+/* Whether JSON text holds an escaped NUL (\u0000 after an odd run of
+ * backslashes): cJSON ends its strings at a NUL, so whatever follows it
+ * in the value (an injection after "harmless\u0000") would go unjudged,
+ * while the function's own parser keeps it. Such a document is refused
+ * as not judged whole. */
+static bool nul_escape(const char *s, size_t len)
+{
+	for (const char *p = s, *end = s + len; (p = memchr(p, '\\', (size_t)(end - p)));) {
+		size_t run = 0;
+		while (p + run < end && p[run] == '\\')
+			run++;
+		const char *u = p + run;
+		if ((run & 1) && end - u >= 5 && (u[0] == 'u' || u[0] == 'U') && u[1] == '0' &&
+		    u[2] == '0' && u[3] == '0' && u[4] == '0')
+			return true;
+		p = u;
+	}
+	return false;
+}
+
 /* Values judged clean earlier in the same event, by their bytes: a batch
  * repeats its values (one note in 2,000 items, a message text cycling
  * through a batch), and a verdict depends on nothing but the value, its
@@ -515,6 +535,10 @@ static bool check_fresh(struct walk *w, const char *path, const char *s, size_t 
 	while (i < len && isspace((unsigned char)s[i]))
 		i++;
 	if (i < len && (s[i] == '{' || s[i] == '[')) {
+		if (nul_escape(s, len)) {
+			w->err = -EILSEQ;
+			return false;
+		}
 		struct arena_mark m = arena_mark();
 		cJSON *inner = cJSON_ParseWithLength(s, len);
 		bool hit = false;
@@ -646,6 +670,8 @@ int insp_event(const struct insp_opts *o, const char *body, size_t len, struct i
 	bool hit;
 
 	memset(f, 0, sizeof *f);
+	if (nul_escape(body, len))
+		return -EILSEQ;
 	memo_begin();
 	cJSON_Hooks hooks = { arena_alloc, arena_free };
 	cJSON_InitHooks(&hooks);

@@ -31,7 +31,8 @@ struct insp_finding {
  * the first finding, 0 when clean, or -errno when it could not be judged
  * whole, which the caller must treat as a finding (fail closed): -E2BIG
  * (more string leaves than the bound, or a rule at PCRE2's match limit),
- * -ENOMEM. */
+ * -EILSEQ (an escaped NUL, \u0000, which the JSON parser cannot carry
+ * within a string), -ENOMEM. */
 int insp_event(const struct insp_opts *o, const char *body, size_t len, struct insp_finding *f);
 
 /* The event's source ("aws:sns", "aws:sqs", "aws:s3", "aws:dynamodb",

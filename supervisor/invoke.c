@@ -51,16 +51,26 @@ static int load_rules(const struct policy *p, const struct pol_strv *files, stru
  * match limit, must not carry it through unjudged. */
 static const char *uninspectable_why(int rc)
 {
-	return rc == -E2BIG ? "not judged whole: over a million string values, or a rule gave up "
-			      "at PCRE2's match limit; refused"
-			    : "not judged whole: out of memory; refused";
+	switch (rc) {
+	case -E2BIG:
+		return "not judged whole: over a million string values, or a rule gave up at "
+		       "PCRE2's match limit; refused";
+	case -EILSEQ:
+		return "not judged whole: a JSON string holds an escaped NUL (\\u0000), past "
+		       "which the parser cannot see; refused";
+	default:
+		return "not judged whole: out of memory; refused";
+	}
 }
 
 static void uninspectable(struct insp_finding *f, int rc, const char *source)
 {
 	memset(f, 0, sizeof *f);
 	f->attack = "uninspectable";
-	snprintf(f->rule, sizeof f->rule, "%s", rc == -E2BIG ? "inspect.limits" : "inspect.error");
+	snprintf(f->rule, sizeof f->rule, "%s",
+		 rc == -E2BIG    ? "inspect.limits"
+		 : rc == -EILSEQ ? "inspect.nul"
+				 : "inspect.error");
 	f->source = source;
 }
 
@@ -156,6 +166,7 @@ static void on_response(void *arg, const char *rid, const char *body, size_t len
 		snprintf(match, sizeof match, "%s", f.payload);
 	} else if (rc < 0) {
 		rule = rc == -E2BIG ? "inspect.limits" : "inspect.error";
+		/* (a response is judged as text: no JSON parser, no NUL limit) */
 		snprintf(match, sizeof match, "%s", uninspectable_why(rc));
 	} else {
 		return;

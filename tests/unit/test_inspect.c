@@ -144,3 +144,26 @@ UNIT_SUITE(inspect_repeated_values)
 	};
 	run_table(t, sizeof t / sizeof t[0]);
 }
+
+/* cJSON ends a string at an escaped NUL: an event holding one is refused
+ * (-EILSEQ) rather than judged up to it; an escaped backslash before
+ * "u0000" is no NUL. Inner documents too. */
+UNIT_SUITE(inspect_escaped_nul)
+{
+	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
+					 POL_DETECT_PATH_TRAVERSAL };
+	struct insp_finding f;
+	static const struct {
+		const char *ev;
+		int want;
+	} t[] = {
+		{ "{\"q\":\"harmless\\u0000x' OR 1=1 --\"}", -EILSEQ },
+		{ "{\"q\":\"harmless\\U0000\"}", -EILSEQ },
+		{ "{\"q\":\"a\\\\u0000b\"}", 0 },
+		{ "{\"q\":\"a\\\\\\u0000b\"}", -EILSEQ },
+		{ "{\"m\":\"{\\\"q\\\":\\\"x\\\\u0000y\\\"}\"}", -EILSEQ },
+		{ "{\"q\":\"\\u0041\\u0030\"}", 0 },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		CHECK_MSG(insp_event(&o, t[i].ev, strlen(t[i].ev), &f) == t[i].want, t[i].ev);
+}
