@@ -490,9 +490,9 @@ static bool check_fresh(struct walk *w, const char *path, const char *s, size_t 
 static bool check_string(struct walk *w, const char *path, const char *s, size_t len, int depth,
 			 bool base64_hint)
 {
-	if (w->err || depth > INSP_DEPTH)
+	if (w->err)
 		return false;
-	if (++w->leaves > INSP_LEAVES) {
+	if (depth > INSP_DEPTH || ++w->leaves > INSP_LEAVES) {
 		w->err = -E2BIG; /* the rest would go unjudged: refused */
 		return false;
 	}
@@ -593,14 +593,20 @@ static bool walk_json(struct walk *w, const cJSON *node, const char *path, int d
 	char sub[256];
 	size_t idx = 0;
 
-	if (depth > INSP_DEPTH * 4)
+	if (depth > INSP_DEPTH * 4) {
+		w->err = -E2BIG; /* what is deeper would go unjudged: refused */
 		return false;
-	/* API Gateway and ALB: `body` is base64 when its sibling says so. */
-	bool b64 = false;
+	}
+	/* API Gateway and ALB: `body` is base64 when its sibling says so.
+	 * With the key twice, parsers disagree on which counts (cJSON the
+	 * first, Python the last): a body is then judged both ways. */
+	bool b64 = false, text = true;
+	int seen = 0;
 	for (const cJSON *c = cJSON_IsObject(node) ? node->child : NULL; c; c = c->next)
 		if (c->string && c->string[0] == 'i' && strcmp(c->string, "isBase64Encoded") == 0) {
-			b64 = cJSON_IsTrue(c); /* the first one, as cJSON's lookup */
-			break;
+			bool t = cJSON_IsTrue(c);
+			b64 = b64 || t;
+			text = seen++ ? text || !t : !t;
 		}
 	for (const cJSON *c = node->child; c; c = c->next, idx++) {
 		if (cJSON_IsArray(node))
@@ -614,8 +620,11 @@ static bool walk_json(struct walk *w, const cJSON *node, const char *path, int d
 				return true;
 		}
 		if (cJSON_IsString(c) && c->valuestring) {
-			if (check_string(w, sub, c->valuestring, strlen(c->valuestring), depth,
-					 b64 && c->string && strcmp(c->string, "body") == 0))
+			size_t vl = strlen(c->valuestring);
+			bool body = c->string && strcmp(c->string, "body") == 0;
+			if (check_string(w, sub, c->valuestring, vl, depth, b64 && body) ||
+			    (b64 && body && text &&
+			     check_string(w, sub, c->valuestring, vl, depth, false)))
 				return true;
 		} else if ((cJSON_IsObject(c) || cJSON_IsArray(c)) &&
 			   walk_json(w, c, sub, depth + 1)) {

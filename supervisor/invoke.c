@@ -53,8 +53,8 @@ static const char *uninspectable_why(int rc)
 {
 	switch (rc) {
 	case -E2BIG:
-		return "not judged whole: over a million string values, or a rule gave up at "
-		       "PCRE2's match limit; refused";
+		return "not judged whole: over a million string values, nested deeper than 64 "
+		       "levels or 16 decodings, or a rule gave up at PCRE2's match limit; refused";
 	case -EILSEQ:
 		return "not judged whole: a JSON string holds an escaped NUL (\\u0000), past "
 		       "which the parser cannot see; refused";

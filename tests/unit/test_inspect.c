@@ -167,3 +167,36 @@ UNIT_SUITE(inspect_escaped_nul)
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		CHECK_MSG(insp_event(&o, t[i].ev, strlen(t[i].ev), &f) == t[i].want, t[i].ev);
 }
+
+/* Where parsers could disagree with the function's: a document nested
+ * deeper than the walk goes is refused, not judged in part; a body whose
+ * isBase64Encoded is given twice, differently, is judged both ways. */
+UNIT_SUITE(inspect_parser_disagreements)
+{
+	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
+					 POL_DETECT_PATH_TRAVERSAL };
+	struct insp_finding f;
+	struct util_sb sb;
+
+	util_sb_init(&sb, 0);
+	for (int i = 0; i < 70; i++)
+		util_sb_puts(&sb, "{\"a\":");
+	util_sb_puts(&sb, "{\"q\":\"x' OR 1=1 --\"}");
+	for (int i = 0; i < 70; i++)
+		util_sb_putc(&sb, '}');
+	_cleanup_free_ char *deep = util_sb_take(&sb);
+	CHECK(deep && insp_event(&o, deep, strlen(deep), &f) == -E2BIG);
+	/* "eDsgY2F0IC9ldGMvcGFzc3dk" is "x; cat /etc/passwd". */
+	static const struct icase t[] = {
+		{ "{\"isBase64Encoded\":false,\"isBase64Encoded\":true,"
+		  "\"body\":\"eDsgY2F0IC9ldGMvcGFzc3dk\"}",
+		  1, "body|base64" },
+		{ "{\"isBase64Encoded\":true,\"isBase64Encoded\":false,"
+		  "\"body\":\"a=1&b=x%3B%20cat%20%2Fetc%2Fpasswd\"}",
+		  1, NULL },
+		{ "{\"isBase64Encoded\":true,\"isBase64Encoded\":true,"
+		  "\"body\":\"aGVsbG8gd29ybGQ=\"}",
+		  0, NULL },
+	};
+	run_table(t, sizeof t / sizeof t[0]);
+}
