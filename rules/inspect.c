@@ -423,6 +423,24 @@ static bool nul_escape(const char *s, size_t len)
 	return false;
 }
 
+/* cJSON parses the first value in s and ignores what follows: with more
+ * than blanks after it, *trailing is set and the caller judges the whole
+ * text as well (`{"a":1} ' OR 1=1 --` is a document to cJSON, and text
+ * to a function that stores it as it came). NULL: no document. */
+static cJSON *parse_doc(const char *s, size_t len, bool *trailing)
+{
+	const char *end = NULL;
+	cJSON *d = cJSON_ParseWithLengthOpts(s, len, &end, false);
+
+	*trailing = false;
+	if (d && end) {
+		while (end < s + len && isspace((unsigned char)*end))
+			end++;
+		*trailing = end < s + len;
+	}
+	return d;
+}
+
 /* Values judged clean earlier in the same event, by their bytes: a batch
  * repeats its values (one note in 2,000 items, a message text cycling
  * through a batch), and a verdict depends on nothing but the value, its
@@ -540,14 +558,14 @@ static bool check_fresh(struct walk *w, const char *path, const char *s, size_t 
 			return false;
 		}
 		struct arena_mark m = arena_mark();
-		cJSON *inner = cJSON_ParseWithLength(s, len);
-		bool hit = false;
+		bool trailing, hit = false;
+		cJSON *inner = parse_doc(s, len, &trailing);
 		if (inner) {
 			set_path(sub, sizeof sub, path, "|json");
 			hit = walk_json(w, inner, sub, depth + 1);
 		}
 		arena_release(m);
-		if (inner)
+		if (inner && (hit || w->err || !trailing))
 			return hit;
 	}
 	if (k == K_UNKNOWN)
@@ -684,13 +702,16 @@ int insp_event(const struct insp_opts *o, const char *body, size_t len, struct i
 	memo_begin();
 	cJSON_Hooks hooks = { arena_alloc, arena_free };
 	cJSON_InitHooks(&hooks);
-	cJSON *root = cJSON_ParseWithLength(body, len);
+	bool trailing;
+	cJSON *root = parse_doc(body, len, &trailing);
 	f->source = root ? source_of(root) : "unknown";
 	if (root && (cJSON_IsObject(root) || cJSON_IsArray(root)))
 		hit = walk_json(&w, root, "", 0);
 	else if (root && cJSON_IsString(root))
 		hit = check_string(&w, "", root->valuestring, strlen(root->valuestring), 0, false);
 	else
+		hit = check_string(&w, "", body, len, 0, false);
+	if (!hit && !w.err && root && trailing)
 		hit = check_string(&w, "", body, len, 0, false);
 	arena_release((struct arena_mark){ 0 });
 	cJSON_InitHooks(NULL);

@@ -197,6 +197,10 @@ UNIT_SUITE(inspect_parser_disagreements)
 		{ "{\"isBase64Encoded\":true,\"isBase64Encoded\":true,"
 		  "\"body\":\"aGVsbG8gd29ybGQ=\"}",
 		  0, NULL },
+		/* cJSON stops after the first value; what follows is text. */
+		{ "{\"body\":\"{\\\"a\\\":1} x' OR 1=1 --\"}", 1, "body" },
+		{ "{\"body\":\"{\\\"a\\\":1}  \\n \"}", 0, NULL },
+		{ "{\"a\":\"fine\"} x; cat /etc/passwd", 1, "$" },
 	};
 	run_table(t, sizeof t / sizeof t[0]);
 }
