@@ -616,15 +616,19 @@ static bool walk_json(struct walk *w, const cJSON *node, const char *path, int d
 		return false;
 	}
 	/* API Gateway and ALB: `body` is base64 when its sibling says so.
-	 * With the key twice, parsers disagree on which counts (cJSON the
-	 * first, Python the last): a body is then judged both ways. */
+	 * Where functions could read it otherwise, the body is judged both
+	 * ways: the key given twice, differently (cJSON counts the first,
+	 * Python the last), or a value that is truthy without being true
+	 * (the string "true", which `if event["isBase64Encoded"]` takes). */
 	bool b64 = false, text = true;
 	int seen = 0;
 	for (const cJSON *c = cJSON_IsObject(node) ? node->child : NULL; c; c = c->next)
 		if (c->string && c->string[0] == 'i' && strcmp(c->string, "isBase64Encoded") == 0) {
-			bool t = cJSON_IsTrue(c);
-			b64 = b64 || t;
-			text = seen++ ? text || !t : !t;
+			bool truthy = !cJSON_IsFalse(c) && !cJSON_IsNull(c) &&
+				      !(cJSON_IsNumber(c) && c->valuedouble == 0) &&
+				      !(cJSON_IsString(c) && !c->valuestring[0]);
+			b64 = b64 || truthy;
+			text = (seen++ ? text : false) || !cJSON_IsTrue(c);
 		}
 	for (const cJSON *c = node->child; c; c = c->next, idx++) {
 		if (cJSON_IsArray(node))

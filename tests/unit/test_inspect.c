@@ -197,6 +197,8 @@ UNIT_SUITE(inspect_parser_disagreements)
 		{ "{\"isBase64Encoded\":true,\"isBase64Encoded\":true,"
 		  "\"body\":\"aGVsbG8gd29ybGQ=\"}",
 		  0, NULL },
+		{ "{\"isBase64Encoded\":\"true\",\"body\":\"eDsgY2F0IC9ldGMvcGFzc3dk\"}", 1,
+		  "body|base64" },
 		/* cJSON stops after the first value; what follows is text. */
 		{ "{\"body\":\"{\\\"a\\\":1} x' OR 1=1 --\"}", 1, "body" },
 		{ "{\"body\":\"{\\\"a\\\":1}  \\n \"}", 0, NULL },
