@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,22 +404,22 @@ static bool check_form(struct walk *w, const char *path, const char *s, size_t l
 	return false;
 }
 
-/* Whether JSON text holds an escaped NUL (\u0000 after an odd run of
+/* Whether JSON text holds an escaped NUL ("u0000" after an odd run of
  * backslashes): cJSON ends its strings at a NUL, so whatever follows it
  * in the value (an injection after "harmless\u0000") would go unjudged,
  * while the function's own parser keeps it. Such a document is refused
  * as not judged whole. */
 static bool nul_escape(const char *s, size_t len)
 {
-	for (const char *p = s, *end = s + len; (p = memchr(p, '\\', (size_t)(end - p)));) {
+	/* JSON's escapes are lower case: "\U0000" is no escape, and cJSON
+	 * refuses the document (it is then judged as text). */
+	for (const char *p = s, *end = s + len; (p = memmem(p, (size_t)(end - p), "u0000", 5));
+	     p++) {
 		size_t run = 0;
-		while (p + run < end && p[run] == '\\')
+		while (p - run > s && p[-(ptrdiff_t)run - 1] == '\\')
 			run++;
-		const char *u = p + run;
-		if ((run & 1) && end - u >= 5 && (u[0] == 'u' || u[0] == 'U') && u[1] == '0' &&
-		    u[2] == '0' && u[3] == '0' && u[4] == '0')
+		if (run & 1)
 			return true;
-		p = u;
 	}
 	return false;
 }
