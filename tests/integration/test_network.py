@@ -206,13 +206,19 @@ def test_racing_thread_never_reaches_forbidden(run_fnguard, server, kernel_tier)
         if server.seen[FORBIDDEN]:
             break
     assert server.seen[FORBIDDEN] > 0, "the race helper never reached the forbidden server"
-    server.seen[FORBIDDEN] = server.seen[ALLOWED] = 0
-    res = run_fnguard(policy(server.port, "deny"),
-                      [race, "1500", ALLOWED, FORBIDDEN, str(server.port)], env=net_env(),
-                      timeout=120)
-    server.settle()
-    assert res.returncode == 0, res.dump()
-    assert server.seen[FORBIDDEN] == 0, f"{server.seen[FORBIDDEN]} connections got through"
+    # Under load the flipping thread can win every one of a run's connects
+    # (all refused, none allowed): a few runs, until one shows both sides;
+    # none may ever reach the forbidden server.
+    for _ in range(3):
+        server.seen[FORBIDDEN] = server.seen[ALLOWED] = 0
+        res = run_fnguard(policy(server.port, "deny"),
+                          [race, "1500", ALLOWED, FORBIDDEN, str(server.port)], env=net_env(),
+                          timeout=120)
+        server.settle()
+        assert res.returncode == 0, res.dump()
+        assert server.seen[FORBIDDEN] == 0, f"{server.seen[FORBIDDEN]} connections got through"
+        if server.seen[ALLOWED] > 0:
+            break
     assert server.seen[ALLOWED] > 0, res.dump()
 
 
