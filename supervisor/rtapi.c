@@ -405,6 +405,16 @@ static void got_response(struct rtapi *r, struct conn *c, struct http_msg *m)
 		return;
 	}
 	const char *rid = http_get(m, "Lambda-Runtime-Aws-Request-Id");
+	if (c->kind == K_NEXT && m->status == 200 && r->hooks.event &&
+	    (!rid || !*rid || strlen(rid) >= sizeof c->rid)) {
+		/* An event no error can be posted for is not passed on
+		 * uninspected either (fail closed). */
+		proxy_log(r, "an event without a usable Lambda-Runtime-Aws-Request-Id", NULL);
+		http_msg_free(m);
+		up_close(c);
+		answer_down(c, 502, "fnguard: an event without a request id");
+		return;
+	}
 	if (c->kind == K_NEXT && m->status == 200 && rid && strlen(rid) < sizeof c->rid) {
 		struct rtapi_verdict v = { 0 };
 		log_set_request_id(r->s->log, rid);

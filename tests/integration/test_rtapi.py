@@ -371,6 +371,10 @@ def test_broken_upstream_is_a_log_line_not_a_crash(tmp_path):
         (b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r1\r\n"
          b"Content-Length: 9437184\r\n\r\n", "malformed answer"),  # 9 MB: over the limit
         (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "closed the connection"),
+        # An event no error could be posted for: not passed on uninspected.
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", "without a usable"),
+        (b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: " + b"r" * 300 +
+         b"\r\nContent-Length: 2\r\n\r\n{}", "without a usable"),
     ]
     for i, (answer, reason) in enumerate(cases):
         api = BadAPI(answer)
