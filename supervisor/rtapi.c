@@ -19,9 +19,10 @@
 
 /* Synchronous payloads are at most 6 MB each way; headroom for headers
  * and encodings, then a clear error rather than unbounded memory. */
-#define RT_MAX_BODY  (8u << 20)
-#define RT_MAX_CONNS 16
-#define RT_PREFIX    "/2018-06-01/runtime/invocation/"
+#define RT_MAX_BODY   (8u << 20)
+#define RT_MAX_CONNS  16
+#define RT_PREFIX     "/2018-06-01/runtime/invocation/"
+#define RT_INIT_ERROR "/2018-06-01/runtime/init/error"
 
 enum kind { K_OTHER, K_NEXT, K_RESPONSE, K_ERROR };
 enum state { S_IDLE, S_UPSTREAM, S_ERRPOST };
@@ -289,13 +290,14 @@ static int queue_msg(struct bytes *out, const struct http_msg *m)
 }
 
 /* The error the real API gets for a rejected event or response. */
-static void security_error(struct http_msg *m, const char *rid, const char *reason)
+/* The error posted to target (an invocation's, or the init error) in
+ * place of what the runtime sent. */
+static void security_error_to(struct http_msg *m, const char *target, const char *reason)
 {
-	char target[256], body[512];
+	char body[512];
 	cJSON *o = cJSON_CreateObject();
 	char msg[256];
 
-	snprintf(target, sizeof target, RT_PREFIX "%s/error", rid);
 	snprintf(msg, sizeof msg, "Security Violation: %s", reason);
 	cJSON_AddStringToObject(o, "errorType", "Security.Violation");
 	cJSON_AddStringToObject(o, "errorMessage", msg);
@@ -311,6 +313,14 @@ static void security_error(struct http_msg *m, const char *rid, const char *reas
 	http_set(m, "Content-Type", "application/json");
 	http_set(m, "Lambda-Runtime-Function-Error-Type", "Security.Violation");
 	http_set_body(m, body, strlen(body));
+}
+
+static void security_error(struct http_msg *m, const char *rid, const char *reason)
+{
+	char target[256];
+
+	snprintf(target, sizeof target, RT_PREFIX "%s/error", rid);
+	security_error_to(m, target, reason);
 }
 
 static int up_connect(struct rtapi *r, struct conn *c)
@@ -380,14 +390,21 @@ static void got_request(struct rtapi *r, struct conn *c)
 	struct rtapi_verdict v = { 0 };
 
 	c->kind = classify(&c->req, rid, sizeof rid);
-	if (c->kind == K_RESPONSE && r->hooks.response)
+	/* What reaches the caller: a response, and an error's message (a
+	 * function could put a secret there as well), the init error too. */
+	bool init_error = strcmp(c->req.method, "POST") == 0 && c->req.target &&
+			  strcmp(c->req.target, RT_INIT_ERROR) == 0;
+	if ((c->kind == K_RESPONSE || c->kind == K_ERROR || init_error) && r->hooks.response)
 		r->hooks.response(r->hooks.arg, rid, c->req.body ? c->req.body : "",
 				  c->req.body_len, &v);
 	if (v.reject) {
 		bool keep = c->req.keep_alive;
-		security_error(&c->req, rid, v.reason);
+		if (init_error)
+			security_error_to(&c->req, RT_INIT_ERROR, v.reason);
+		else
+			security_error(&c->req, rid, v.reason);
 		c->req.keep_alive = keep;
-		c->kind = K_ERROR;
+		c->kind = init_error ? K_OTHER : K_ERROR;
 	}
 	forward_request(r, c);
 }

@@ -301,6 +301,13 @@ def test_secret_behind_a_nul_byte_is_caught(function, tmp_path):
     resp = [e for e in log_events(log) if e["event"] == "response"]
     assert resp and resp[0]["rule"] == "secrets: env", resp
     assert SECRET not in log.read_text(), "the secret is in the log"
+    # An error's message reaches the caller too.
+    status, headers, body = f.invoke({"do": "raw", "method": "POST",
+                                      "path": "/2018-06-01/runtime/invocation/{rid}/error",
+                                      "body": '{"errorType": "x", "errorMessage": "{secret}"}'})
+    assert SECRET.encode() not in body, "the secret left in an error"
+    assert json.loads(body)["errorType"] == "Security.Violation", body
+    assert len([e for e in log_events(log) if e["event"] == "response"]) == 2
 
 
 def test_audit_lets_it_through_and_kill_ends_the_workload(function, tmp_path):
