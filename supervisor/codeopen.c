@@ -20,6 +20,7 @@
 #include "become.h"
 #include "cleanup.h"
 #include "codeopen.h"
+#include "filter.h"
 #include "pool.h"
 #include "rules.h"
 #include "sup.h"
@@ -59,6 +60,7 @@ struct sup_code {
 	long task_uid;            /* every task's euid when it cannot differ from ours, else -1 */
 	bool supervisor_root;     /* we may reach what a task may not */
 	struct sup_walk_bg *walk; /* the pre-launch scan's walk, under way */
+	bool unreadable_said;     /* the log has said a task cannot be read */
 };
 
 struct open_how_v0 {
@@ -606,6 +608,35 @@ int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int fl
 	return 1;
 }
 
+/* An open whose path (or open_how) cannot be read is never continued:
+ * the kernel would open what was never judged. A bad pointer gets the
+ * kernel's own answer; a task we may not read (one that made itself
+ * non-dumpable, under a supervisor without CAP_SYS_PTRACE) gets EACCES,
+ * said once in the log. */
+static void unreadable(struct sup *s, const struct seccomp_notif *req, ssize_t rc,
+		       struct seccomp_notif_resp *resp)
+{
+	resp->flags = 0;
+	if (rc == -EFAULT || rc == -EIO || rc == -ENAMETOOLONG) {
+		resp->error = rc == -ENAMETOOLONG ? -ENAMETOOLONG : -EFAULT;
+		return;
+	}
+	resp->error = -EACCES;
+	if (s->code->unreadable_said)
+		return;
+	s->code->unreadable_said = true;
+	cJSON *ev = sup_event(s, "syscall", "deny", (pid_t)req->pid);
+	if (!ev)
+		return;
+	cJSON_AddStringToObject(ev, "syscall", sup_syscall_name(req->data.nr));
+	cJSON_AddStringToObject(ev, "rule", "code");
+	cJSON_AddStringToObject(
+		ev, "reason",
+		"the task's memory cannot be read (made non-dumpable, and fnguard is "
+		"not root): its opens cannot be judged and are refused");
+	log_emit(s->log, ev);
+}
+
 void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		     struct seccomp_notif_resp *resp, bool *answered)
 {
@@ -624,13 +655,20 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		path_addr = req->data.args[1];
 		flags = (int)req->data.args[2];
 	}
-	if (sys_peek_cstr(tid, path_addr, path, sizeof path) < 0)
-		return; /* the kernel will answer EFAULT/ENAMETOOLONG itself */
+	ssize_t rc = sys_peek_cstr(tid, path_addr, path, sizeof path);
+	if (rc < 0) {
+		unreadable(s, req, rc, resp);
+		return;
+	}
 	if (req->data.nr == SYS_openat2) {
 		struct open_how_v0 how;
-		if (req->data.args[3] < sizeof how ||
-		    sys_peek(tid, req->data.args[2], &how, sizeof how) < 0)
+		if (req->data.args[3] < sizeof how)
+			return; /* the kernel refuses it itself (EINVAL) */
+		int hr = sys_peek(tid, req->data.args[2], &how, sizeof how);
+		if (hr < 0) {
+			unreadable(s, req, hr, resp);
 			return;
+		}
 		flags = (int)how.flags;
 	}
 	/* Fast path: only code files and bytecode caches are judged. */
@@ -640,12 +678,12 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 	if (!sys_notif_valid(s->notify_fd, req->id))
 		return;
 	_cleanup_fd_ int fd = -1;
-	int rc = sup_code_check(s, tid, dirfd, path, flags, &fd);
-	if (rc == SUP_CODE_CONTINUE)
+	int cr = sup_code_check(s, tid, dirfd, path, flags, &fd);
+	if (cr == SUP_CODE_CONTINUE)
 		return;
 	resp->flags = 0;
-	if (rc < 0) {
-		resp->error = rc;
+	if (cr < 0) {
+		resp->error = cr;
 		return;
 	}
 	if (hand_over(s, req->id, fd, flags))

@@ -353,3 +353,43 @@ def test_kill_verdict_is_no_oracle_on_unreadable_files(run_fnguard, tmp_path, ke
         assert res.returncode == 0, res.dump()
         assert res.stdout.strip() == "refused 13", res.dump()
         assert not res.of("code", action="deny") and not res.of("code", action="kill"), res.dump()
+
+
+def test_non_dumpable_workload_cannot_slip_past(kernel_tier):
+    """A workload that makes itself non-dumpable cannot be read by a
+    fnguard that is not root: its opens are refused (said once), never
+    let through unjudged. Once, a flagged module then imported."""
+    from conftest import FNGUARD, TIMEOUT, base_env
+    if os.geteuid() != 0 or not os.path.exists("/usr/bin/setpriv"):
+        pytest.skip("needs root to make a tree for uid 65534")
+    root = tempfile.mkdtemp(prefix="fng-dumpable-")
+    try:
+        os.chmod(root, 0o755)
+        scratch = os.path.join(root, "scratch")
+        os.mkdir(scratch)
+        os.chown(scratch, 65534, 65534)
+        marker = os.path.join(scratch, "BAD_RAN")
+        with open(os.path.join(root, "bad.py"), "w") as f:
+            f.write(BAD.format(marker=marker))
+        pol = os.path.join(root, "p.yaml")
+        with open(pol, "w") as f:
+            f.write(policy(root))
+        os.chmod(pol, 0o644)
+        script = ("import ctypes, sys\n"
+                  "print('prctl', ctypes.CDLL(None).prctl(4, 0, 0, 0, 0), flush=True)\n"
+                  f"sys.path.insert(0, {root!r})\n"
+                  "try:\n    import bad\n    print('imported')\n"
+                  "except PermissionError as e:\n    print('refused', e.errno)\n")
+        p = subprocess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            FNGUARD, "run", "-p", pol, "--", PY, "-B", "-c", script],
+                           capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
+                           stdin=subprocess.DEVNULL)
+        if p.returncode == 126 or "prctl 0" not in p.stdout:
+            pytest.skip(f"cannot run as uid 65534 here: {p.stderr.strip()[:200]}")
+        assert "refused 13" in p.stdout and "imported" not in p.stdout, (p.stdout, p.stderr)
+        assert not os.path.exists(marker), "a flagged module's top-level code ran"
+        lines = [json.loads(line) for line in p.stderr.splitlines() if line.startswith("{")]
+        said = [e for e in lines if e["event"] == "syscall" and e.get("rule") == "code"]
+        assert len(said) == 1 and "cannot be read" in said[0]["reason"], p.stderr
+    finally:
+        shutil.rmtree(root)
