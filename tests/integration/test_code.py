@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 
 import pytest
-from conftest import EXIT_VIOLATION, NODE, PY, REPO
+from conftest import EXIT_VIOLATION, FNGUARD, NODE, PY, REPO, TIMEOUT, base_env
 
 PROTECT = REPO / "policy" / "examples" / "code_protect.txt"
 BAD = 'import subprocess\nopen({marker!r}, "w").write("ran")\n' \
@@ -193,56 +193,77 @@ def test_prelaunch_scan_reports_before_anything_runs(run_fnguard, tmp_path, kern
     assert kinds.index("start") < kinds.index("code") < kinds.index("exit"), kinds
 
 
+AS_NOBODY = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@contextlib.contextmanager
+def nobody_tree(prefix):
+    """A root-owned 0755 directory for a fnguard run as uid 65534, with a
+    `scratch` directory in it that uid may write. Skips where root cannot
+    switch users, or where uid 65534 cannot reach the build tree (binary,
+    shipped packs: a clone inside a 0700 directory)."""
+    if os.geteuid() != 0 or not os.path.exists(AS_NOBODY[0]):
+        pytest.skip("needs root to create root-owned files and switch users")
+    probe = subprocess.run(AS_NOBODY + [FNGUARD, "scan", "--format", "json", "/dev/null"],
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    if probe.returncode not in (0, 1):
+        pytest.skip(f"the build tree is not reachable by uid 65534: {probe.stderr.strip()}")
+    root = tempfile.mkdtemp(prefix=prefix)
+    try:
+        os.chmod(root, 0o755)
+        scratch = os.path.join(root, "scratch")
+        os.mkdir(scratch)
+        os.chown(scratch, 65534, 65534)
+        yield root, scratch
+    finally:
+        shutil.rmtree(root)
+
+
+def run_as_nobody(root, pol_text, script, *run_args):
+    """`fnguard run` as uid 65534 with root/p.yaml (readable by it) over
+    `python3 -B -c script`; the log goes to stderr unless run_args say."""
+    pol = os.path.join(root, "p.yaml")
+    with open(pol, "w") as f:
+        f.write(pol_text)
+    os.chmod(pol, 0o644)
+    return subprocess.run(AS_NOBODY + [FNGUARD, "run", "-p", pol, *run_args, "--", PY, "-B", "-c",
+                                       script],
+                          capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
+                          stdin=subprocess.DEVNULL)
+
+
+def log_lines(stderr):
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
 def test_pyc_trust_depends_on_who_could_write_it(kernel_tier, tmp_path):
     """Run as an unprivileged user: a .pyc in a root-owned, read-only
     __pycache__ with a clean source is used (no recompilation, so its
     code runs); the same .pyc in a directory that user can write is
     refused and the source runs instead."""
-    import subprocess
-    import tempfile
-    from conftest import FNGUARD, TIMEOUT, base_env
-    if os.geteuid() != 0 or not os.path.exists("/usr/bin/setpriv"):
-        import pytest
-        pytest.skip("needs root to create root-owned files and switch users")
     import py_compile
-    # The build tree (binary, shipped packs) must be reachable by uid
-    # 65534: a clone inside a 0700 directory is not.
-    probe = subprocess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                            "--clear-groups", FNGUARD, "scan", "--format", "json", "/dev/null"],
-                           capture_output=True, text=True, timeout=TIMEOUT)
-    if probe.returncode not in (0, 1):
-        import pytest
-        pytest.skip(f"the build tree is not reachable by uid 65534: {probe.stderr.strip()}")
     results = {}
     for kind, writable in (("trusted", False), ("writable", True)):
-        root = tempfile.mkdtemp(prefix=f"fng-pyc-{kind}-")
-        os.chmod(root, 0o755)
-        app = os.path.join(root, "app")
-        os.mkdir(app)
-        src = os.path.join(app, "mod.py")
-        # The .pyc says "from-pyc", the source says "from-source": which one
-        # runs tells which file CPython used.
-        with open(src, "w") as f:
-            f.write('WHO = "from-pyc"\n')
-        pyc = os.path.join(app, "__pycache__", "mod.cpython-311.pyc")
-        py_compile.compile(src, cfile=pyc,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-        with open(src, "w") as f:
-            f.write('WHO = "from-source"\n')
-        if writable:
-            os.chown(os.path.join(app, "__pycache__"), 65534, 65534)
-            os.chown(pyc, 65534, 65534)
-        pol = os.path.join(root, "p.yaml")
-        with open(pol, "w") as f:
-            f.write(f"version: 1\ncode:\n  paths: [{app}]\n  action: deny\n")
-        os.chmod(pol, 0o644)
-        p = subprocess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            FNGUARD, "run", "-p", pol, "--log", "/dev/null", "--", PY, "-B", "-c",
-                            f"import sys; sys.path.insert(0, {app!r}); import mod; print(mod.WHO)"],
-                           capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
-                           stdin=subprocess.DEVNULL)
-        results[kind] = (p.returncode, p.stdout.strip(), p.stderr)
-        subprocess.run(["rm", "-rf", root])
+        with nobody_tree(f"fng-pyc-{kind}-") as (root, _):
+            app = os.path.join(root, "app")
+            os.mkdir(app)
+            src = os.path.join(app, "mod.py")
+            # The .pyc says "from-pyc", the source says "from-source": which one
+            # runs tells which file CPython used.
+            with open(src, "w") as f:
+                f.write('WHO = "from-pyc"\n')
+            pyc = os.path.join(app, "__pycache__", "mod.cpython-311.pyc")
+            py_compile.compile(src, cfile=pyc,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            with open(src, "w") as f:
+                f.write('WHO = "from-source"\n')
+            if writable:
+                os.chown(os.path.join(app, "__pycache__"), 65534, 65534)
+                os.chown(pyc, 65534, 65534)
+            p = run_as_nobody(root, f"version: 1\ncode:\n  paths: [{app}]\n  action: deny\n",
+                              f"import sys; sys.path.insert(0, {app!r}); import mod; "
+                              "print(mod.WHO)", "--log", "/dev/null")
+            results[kind] = (p.returncode, p.stdout.strip(), p.stderr)
     assert results["trusted"][:2] == (0, "from-pyc"), results
     assert results["writable"][:2] == (0, "from-source"), results
 
@@ -293,26 +314,14 @@ def test_tree_out_of_the_workloads_reach(kernel_tier, handover):
     module is refused before its top-level code runs, and a module the
     workload writes next to it (in a directory it may write) is judged
     and handed over."""
-    from conftest import FNGUARD, TIMEOUT, base_env
-    if os.geteuid() != 0 or not os.path.exists("/usr/bin/setpriv"):
-        pytest.skip("needs root to create root-owned files and switch users")
-    root = tempfile.mkdtemp(prefix="fng-reach-")
-    try:
-        os.chmod(root, 0o755)
+    with nobody_tree("fng-reach-") as (root, scratch):
         app = os.path.join(root, "app")
         os.mkdir(app)
-        scratch = os.path.join(root, "scratch")
-        os.mkdir(scratch)
-        os.chown(scratch, 65534, 65534)
         marker = os.path.join(scratch, "BAD_RAN")
         with open(os.path.join(app, "bad.py"), "w") as f:
             f.write(BAD.format(marker=marker))
         with open(os.path.join(app, "good.py"), "w") as f:
             f.write(GOOD)
-        pol = os.path.join(root, "p.yaml")
-        with open(pol, "w") as f:
-            f.write(policy(f"{app}, {scratch}", handover=handover))
-        os.chmod(pol, 0o644)
         script = (f"import importlib, sys; sys.path[:0] = [{app!r}, {scratch!r}]\n"
                   "import good; print(good.hello())\n"
                   "try:\n    import bad\nexcept PermissionError as e:\n"
@@ -323,23 +332,16 @@ def test_tree_out_of_the_workloads_reach(kernel_tier, handover):
                   "    print('late refused', e.errno)\n"
                   f"open({scratch!r} + '/fine.py', 'w').write('X = 7\\n')\n"
                   "importlib.invalidate_caches(); import fine; print('fine', fine.X)\n")
-        p = subprocess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            FNGUARD, "run", "-p", pol, "--", PY, "-B", "-c", script],
-                           capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
-                           stdin=subprocess.DEVNULL)
-        if "not reachable" in p.stderr or p.returncode == 126:
-            pytest.skip(f"the build tree is not reachable by uid 65534: {p.stderr.strip()}")
+        p = run_as_nobody(root, policy(f"{app}, {scratch}", handover=handover), script)
         out = p.stdout.split()
         assert p.returncode == 0, (p.stdout, p.stderr)
         assert out[:1] == ["hello"], (p.stdout, p.stderr)
         assert "refused 13" in p.stdout and "late refused 13" in p.stdout, (p.stdout, p.stderr)
         assert "fine 7" in p.stdout, (p.stdout, p.stderr)
         assert not os.path.exists(marker), "a flagged module's top-level code ran"
-        lines = [json.loads(line) for line in p.stderr.splitlines() if line.startswith("{")]
-        denied = [e["path"] for e in lines if e["event"] == "code" and e["action"] == "deny"]
+        denied = [e["path"] for e in log_lines(p.stderr)
+                  if e["event"] == "code" and e["action"] == "deny"]
         assert denied == [os.path.join(app, "bad.py"), os.path.join(scratch, "late.py")], p.stderr
-    finally:
-        subprocess.run(["rm", "-rf", root])
 
 
 def test_kill_verdict_is_no_oracle_on_unreadable_files(run_fnguard, tmp_path, kernel_tier):
@@ -359,37 +361,18 @@ def test_non_dumpable_workload_cannot_slip_past(kernel_tier):
     """A workload that makes itself non-dumpable cannot be read by a
     fnguard that is not root: its opens are refused (said once), never
     let through unjudged. Once, a flagged module then imported."""
-    from conftest import FNGUARD, TIMEOUT, base_env
-    if os.geteuid() != 0 or not os.path.exists("/usr/bin/setpriv"):
-        pytest.skip("needs root to make a tree for uid 65534")
-    root = tempfile.mkdtemp(prefix="fng-dumpable-")
-    try:
-        os.chmod(root, 0o755)
-        scratch = os.path.join(root, "scratch")
-        os.mkdir(scratch)
-        os.chown(scratch, 65534, 65534)
+    with nobody_tree("fng-dumpable-") as (root, scratch):
         marker = os.path.join(scratch, "BAD_RAN")
         with open(os.path.join(root, "bad.py"), "w") as f:
             f.write(BAD.format(marker=marker))
-        pol = os.path.join(root, "p.yaml")
-        with open(pol, "w") as f:
-            f.write(policy(root))
-        os.chmod(pol, 0o644)
         script = ("import ctypes, sys\n"
                   "print('prctl', ctypes.CDLL(None).prctl(4, 0, 0, 0, 0), flush=True)\n"
                   f"sys.path.insert(0, {root!r})\n"
                   "try:\n    import bad\n    print('imported')\n"
                   "except PermissionError as e:\n    print('refused', e.errno)\n")
-        p = subprocess.run(["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                            FNGUARD, "run", "-p", pol, "--", PY, "-B", "-c", script],
-                           capture_output=True, text=True, timeout=TIMEOUT, env=base_env(),
-                           stdin=subprocess.DEVNULL)
-        if p.returncode == 126 or "prctl 0" not in p.stdout:
-            pytest.skip(f"cannot run as uid 65534 here: {p.stderr.strip()[:200]}")
+        p = run_as_nobody(root, policy(root), script)
+        assert "prctl 0" in p.stdout, (p.stdout, p.stderr)
         assert "refused 13" in p.stdout and "imported" not in p.stdout, (p.stdout, p.stderr)
         assert not os.path.exists(marker), "a flagged module's top-level code ran"
-        lines = [json.loads(line) for line in p.stderr.splitlines() if line.startswith("{")]
-        said = [e for e in lines if e["event"] == "syscall" and e.get("rule") == "code"]
+        said = [e for e in log_lines(p.stderr) if e["event"] == "syscall" and e.get("rule") == "code"]
         assert len(said) == 1 and "cannot be read" in said[0]["reason"], p.stderr
-    finally:
-        shutil.rmtree(root)

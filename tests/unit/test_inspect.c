@@ -17,14 +17,16 @@ struct icase {
 	const char *path; /* of the finding */
 };
 
+/* Every detector, as `events.detect` gives by default. */
+static const struct insp_opts all = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
+						POL_DETECT_PATH_TRAVERSAL };
+
 static void run_table(const struct icase *t, size_t n)
 {
-	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
-					 POL_DETECT_PATH_TRAVERSAL };
 
 	for (size_t i = 0; i < n; i++) {
 		struct insp_finding f;
-		int got = insp_event(&o, t[i].event, strlen(t[i].event), &f);
+		int got = insp_event(&all, t[i].event, strlen(t[i].event), &f);
 		CHECK_MSG(got == t[i].verdict, t[i].event);
 		if (got == 1 && t[i].path)
 			CHECK_STR(f.path, t[i].path);
@@ -95,29 +97,25 @@ static char *padded(size_t n, const char *tail)
  * big to judge whole is refused, never judged in part (fail closed). */
 UNIT_SUITE(inspect_padding_does_not_hide)
 {
-	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
-					 POL_DETECT_PATH_TRAVERSAL };
 	struct insp_finding f;
 	const size_t pads[] = { 0, 3000, 20000 };
 
 	for (size_t i = 0; i < sizeof pads / sizeof pads[0]; i++) {
 		_cleanup_free_ char *ev = padded(pads[i], "1' OR '1'='1' --");
-		CHECK(ev && insp_event(&o, ev, strlen(ev), &f) == 1);
+		CHECK(ev && insp_event(&all, ev, strlen(ev), &f) == 1);
 		CHECK(ev && !strcmp(f.attack, "sqli"));
 		_cleanup_free_ char *fine = padded(pads[i], "the order shipped");
-		CHECK(fine && insp_event(&o, fine, strlen(fine), &f) == 0);
+		CHECK(fine && insp_event(&all, fine, strlen(fine), &f) == 0);
 	}
 	/* Over a million string values: -E2BIG, for the caller to refuse. */
 	_cleanup_free_ char *huge = padded((1u << 20) / 2 + 1, "fine");
-	CHECK(huge && insp_event(&o, huge, strlen(huge), &f) == -E2BIG);
+	CHECK(huge && insp_event(&all, huge, strlen(huge), &f) == -E2BIG);
 }
 
 /* Values already judged clean in an event are not judged again; what
  * differs by a byte, or sits at another depth, still is. */
 UNIT_SUITE(inspect_repeated_values)
 {
-	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
-					 POL_DETECT_PATH_TRAVERSAL };
 	struct insp_finding f;
 	struct util_sb sb;
 
@@ -128,10 +126,10 @@ UNIT_SUITE(inspect_repeated_values)
 	util_sb_puts(&sb, "{\"note\":\"x' OR '1'='1\"}],\"m\":\"{\\\"note\\\":\\\"it's fine "
 			  "-- really\\\"}\"}");
 	_cleanup_free_ char *ev = util_sb_take(&sb);
-	CHECK(ev && insp_event(&o, ev, strlen(ev), &f) == 1);
+	CHECK(ev && insp_event(&all, ev, strlen(ev), &f) == 1);
 	CHECK_STR(f.path, "items[500].note");
 	/* The same event twice: the second judges afresh (nothing kept). */
-	CHECK(ev && insp_event(&o, ev, strlen(ev), &f) == 1);
+	CHECK(ev && insp_event(&all, ev, strlen(ev), &f) == 1);
 	static const struct icase t[] = {
 		{ "{\"a\":\"x; cat /etc/passwd\",\"b\":\"x; cat /etc/passwd\"}", 1, "a" },
 		{ "{\"a\":\"x; cat /etc/passwdd\",\"m\":\"{\\\"b\\\":\\\"x; cat "
@@ -150,8 +148,6 @@ UNIT_SUITE(inspect_repeated_values)
  * "u0000" is no NUL. Inner documents too. */
 UNIT_SUITE(inspect_escaped_nul)
 {
-	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
-					 POL_DETECT_PATH_TRAVERSAL };
 	struct insp_finding f;
 	static const struct {
 		const char *ev;
@@ -165,7 +161,7 @@ UNIT_SUITE(inspect_escaped_nul)
 		{ "{\"q\":\"\\u0041\\u0030\"}", 0 },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-		CHECK_MSG(insp_event(&o, t[i].ev, strlen(t[i].ev), &f) == t[i].want, t[i].ev);
+		CHECK_MSG(insp_event(&all, t[i].ev, strlen(t[i].ev), &f) == t[i].want, t[i].ev);
 }
 
 /* Where parsers could disagree with the function's: a document nested
@@ -173,8 +169,6 @@ UNIT_SUITE(inspect_escaped_nul)
  * isBase64Encoded is given twice, differently, is judged both ways. */
 UNIT_SUITE(inspect_parser_disagreements)
 {
-	struct insp_opts o = { .detect = POL_DETECT_SQLI | POL_DETECT_CMDI | POL_DETECT_XSS |
-					 POL_DETECT_PATH_TRAVERSAL };
 	struct insp_finding f;
 	struct util_sb sb;
 
@@ -185,7 +179,7 @@ UNIT_SUITE(inspect_parser_disagreements)
 	for (int i = 0; i < 70; i++)
 		util_sb_putc(&sb, '}');
 	_cleanup_free_ char *deep = util_sb_take(&sb);
-	CHECK(deep && insp_event(&o, deep, strlen(deep), &f) == -E2BIG);
+	CHECK(deep && insp_event(&all, deep, strlen(deep), &f) == -E2BIG);
 	/* "eDsgY2F0IC9ldGMvcGFzc3dk" is "x; cat /etc/passwd". */
 	static const struct icase t[] = {
 		{ "{\"isBase64Encoded\":false,\"isBase64Encoded\":true,"
