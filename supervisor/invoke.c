@@ -63,14 +63,17 @@ static const char *uninspectable_why(int rc)
 	}
 }
 
+/* The rule an `invoke` or `response` line names for it. */
+static const char *uninspectable_rule(int rc)
+{
+	return rc == -E2BIG ? "inspect.limits" : rc == -EILSEQ ? "inspect.nul" : "inspect.error";
+}
+
 static void uninspectable(struct insp_finding *f, int rc, const char *source)
 {
 	memset(f, 0, sizeof *f);
 	f->attack = "uninspectable";
-	snprintf(f->rule, sizeof f->rule, "%s",
-		 rc == -E2BIG    ? "inspect.limits"
-		 : rc == -EILSEQ ? "inspect.nul"
-				 : "inspect.error");
+	snprintf(f->rule, sizeof f->rule, "%s", uninspectable_rule(rc));
 	f->source = source;
 }
 
@@ -165,8 +168,7 @@ static void on_response(void *arg, const char *rid, const char *body, size_t len
 		rule = f.rule;
 		snprintf(match, sizeof match, "%s", f.payload);
 	} else if (rc < 0) {
-		rule = rc == -E2BIG ? "inspect.limits" : "inspect.error";
-		/* (a response is judged as text: no JSON parser, no NUL limit) */
+		rule = uninspectable_rule(rc);
 		snprintf(match, sizeof match, "%s", uninspectable_why(rc));
 	} else {
 		return;
