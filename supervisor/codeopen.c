@@ -461,7 +461,19 @@ static bool out_of_reach(const struct sup_code *c, pid_t tid, const struct stat 
  * source size, mtime or hash it likes. Otherwise refusing it makes
  * CPython compile the scanned source (measured: ~6x slower for an
  * import-heavy start). */
-static bool pyc_usable(struct sup *s, pid_t tid, const struct stat *st, const char *real)
+/* trust_name_fixed() for the file just opened, asked once per open
+ * (*fixed: -1 until then): a .pyc's trust and the choice to let the
+ * task's own open go on both need it. */
+static bool name_fixed(const struct sup_code *c, const char *real, const struct stat *st,
+		       int *fixed)
+{
+	if (*fixed < 0)
+		*fixed = trust_name_fixed(real, st, c->task_uid);
+	return *fixed;
+}
+
+static bool pyc_usable(struct sup *s, pid_t tid, const struct stat *st, const char *real,
+		       int *fixed)
 {
 	struct stat dst, sst;
 	char dir[PATH_MAX], src[PATH_MAX];
@@ -473,7 +485,7 @@ static bool pyc_usable(struct sup *s, pid_t tid, const struct stat *st, const ch
 		return false;
 	*slash = 0;
 	/* Known directories first (trust.h keeps their answers). */
-	if (!trust_name_fixed(real, st, s->code->task_uid) &&
+	if (!name_fixed(s->code, real, st, fixed) &&
 	    (!out_of_reach(s->code, tid, st, real, &uid) || stat(dir, &dst) < 0 ||
 	     !out_of_reach(s->code, tid, &dst, dir, &uid)))
 		return false;
@@ -504,14 +516,15 @@ static bool pyc_usable(struct sup *s, pid_t tid, const struct stat *st, const ch
 }
 
 /* Opens (open_for) and judges the file a task's open names: its
- * resolved path in real, its identity in *st, its open file in *fd.
+ * resolved path in real, its identity in *st, its open file in *fd;
+ * *fixed (-1 on entry) keeps name_fixed()'s answer once asked.
  * Returns 1 (a code file that scans clean), 0 (let it be read: not
  * judged, or flagged where violations only log), 2 (flagged, found by a
  * root supervisor as itself: judge it again as the task) or -errno
  * (refused; a flagged file is logged, and a kill verdict sets the
  * violation). */
 static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int flags,
-		      bool as_task, int *fd, char real[PATH_MAX], struct stat *st)
+		      bool as_task, int *fd, char real[PATH_MAX], struct stat *st, int *fixed)
 {
 	char self[64];
 	bool named;
@@ -529,7 +542,7 @@ static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int
 	/* CPython falls back to the (scanned) source when its cache cannot
 	 * be read: a swapped source cannot hide behind a stale-looking .pyc. */
 	if (ends_with(real, ".pyc"))
-		return pyc_usable(s, tid, st, real) ? 0 : -EACCES;
+		return pyc_usable(s, tid, st, real, fixed) ? 0 : -EACCES;
 	if (!rules_is_code_file(real))
 		return 0;
 	const struct verdict *v = judge_st(s->code, *fd, real, st);
@@ -562,11 +575,13 @@ int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int fl
 	    (!rules_is_code_file(path) && !ends_with(path, ".pyc")))
 		return SUP_CODE_CONTINUE;
 	/* Judged as ourselves first: most files need no more (below). */
-	int rc = open_judge(s, tid, dirfd, path, flags, false, &fd, real, &st);
+	int fixed = -1;
+	int rc = open_judge(s, tid, dirfd, path, flags, false, &fd, real, &st, &fixed);
 	bool as_task = rc == 2;
 	if (as_task) {
 		close(fd);
-		rc = open_judge(s, tid, dirfd, path, flags, true, &fd, real, &st);
+		fixed = -1;
+		rc = open_judge(s, tid, dirfd, path, flags, true, &fd, real, &st, &fixed);
 	}
 	if (rc < 0)
 		return rc;
@@ -590,13 +605,14 @@ int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int fl
 	 * Only code that already runs could race the name in its memory, and
 	 * code validation does not hold against that (DESIGN). */
 	if (s->pol->code.handover == POL_HANDOVER_WRITABLE && path[0] == '/' &&
-	    strcmp(path, real) == 0 && trust_name_fixed(real, &st, s->code->task_uid))
+	    strcmp(path, real) == 0 && name_fixed(s->code, real, &st, &fixed))
 		return SUP_CODE_CONTINUE;
 	if (s->code->supervisor_root && !as_task) {
 		/* Handed over: opened (and judged, a cache hit unless it
 		 * changed meanwhile) with the task's identity. */
 		close(fd);
-		rc = open_judge(s, tid, dirfd, path, flags, true, &fd, real, &st);
+		fixed = -1;
+		rc = open_judge(s, tid, dirfd, path, flags, true, &fd, real, &st, &fixed);
 		if (rc < 0)
 			return rc;
 	}
