@@ -21,18 +21,12 @@
 #include "cleanup.h"
 #include "codeopen.h"
 #include "filter.h"
-#include "pool.h"
+#include "prescan.h"
 #include "rules.h"
 #include "sup.h"
 #include "sys.h"
 #include "trust.h"
 #include "vcache.h"
-#include "walk.h"
-
-#define CODE_MAX_FILE (64u << 20) /* larger code files are refused, not skimmed */
-/* Files read and scanned ahead of the one being logged. */
-#define PRESCAN_WINDOW      64
-#define PRESCAN_THREADS_MAX 8
 
 struct verdict {
 	dev_t dev;
@@ -55,12 +49,15 @@ struct sup_code {
 	 * verdict for an inode wins (a rewritten file is judged again). */
 	uint32_t *idx;
 	size_t idx_cap;
-	struct vcache *vc;        /* code.cache, when believed */
-	char vc_state[320];       /* why it is used or not, for the start event */
-	long task_uid;            /* every task's euid when it cannot differ from ours, else -1 */
-	bool supervisor_root;     /* we may reach what a task may not */
-	struct sup_walk_bg *walk; /* the pre-launch scan's walk, under way */
-	bool unreadable_said;     /* the log has said a task cannot be read */
+	struct vcache *vc;    /* code.cache, when believed */
+	char vc_state[320];   /* why it is used or not, for the start event */
+	long task_uid;        /* every task's euid when it cannot differ from ours, else -1 */
+	bool supervisor_root; /* we may reach what a task may not */
+	/* The pre-launch scan, until its results are in (prescan.h): no
+	 * code file is judged before then. */
+	struct prescan *pre;
+	size_t findings;      /* of the pre-launch scan */
+	bool unreadable_said; /* the log has said a task cannot be read */
 };
 
 struct open_how_v0 {
@@ -124,9 +121,10 @@ int sup_code_open(struct sup *s, char *err, size_t errlen)
 		if (c->paths[c->n_paths])
 			c->n_paths++;
 	}
-	/* The pre-launch scan's walk (thousands of stat calls on a large
-	 * tree) runs while the rules compile and the workload is set up. */
-	c->walk = sup_walk_bg_start(c->paths, c->n_paths, rules_is_code_file);
+	/* The pre-launch scan's walk (thousands of system calls on a large
+	 * tree) runs while the rules compile; the rest of the scan while the
+	 * workload starts. */
+	c->pre = prescan_start(c->paths, c->n_paths);
 	int rc = rules_from_policy(c->rules, s->pol, &d);
 	if (rc == 0 && rules_count(c->rules) == 0) {
 		const char *dir = rules_default_dir();
@@ -145,6 +143,7 @@ int sup_code_open(struct sup *s, char *err, size_t errlen)
 	c->supervisor_root = geteuid() == 0;
 	if (pc->cache)
 		load_vcache(c, s->pol);
+	prescan_go(c->pre, c->rules, c->packs, c->vc);
 	s->code = c;
 	return 0;
 }
@@ -153,7 +152,7 @@ void sup_code_free(struct sup_code *c)
 {
 	if (!c)
 		return;
-	sup_walk_bg_finish(c->walk, NULL, NULL);
+	prescan_finish(c->pre, NULL, NULL); /* abandoned, if still there */
 	rules_free(c->rules);
 	for (size_t i = 0; i < c->n_paths; i++)
 		free(c->paths[i]);
@@ -574,6 +573,10 @@ int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int fl
 	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY ||
 	    (!rules_is_code_file(path) && !ends_with(path, ".pyc")))
 		return SUP_CODE_CONTINUE;
+	/* Nothing is judged before the pre-launch scan's findings are all in
+	 * the log: the workload waits here for them, on its first code file. */
+	if (s->code->pre)
+		sup_code_prescan(s);
 	/* Judged as ourselves first: most files need no more (below). */
 	int fixed = -1;
 	int rc = open_judge(s, tid, dirfd, path, flags, false, &fd, real, &st, &fixed);
@@ -708,246 +711,59 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		resp->error = -errno;
 }
 
-/* One code file of the pre-launch scan: read and scanned by a worker,
- * cached and logged by the supervisor's thread in walk order. */
-struct prescan_hit {
-	const char *rule_id; /* borrowed from the rule set */
-	size_t line, col;
-};
-
-struct prescan_item {
-	char *path;
-	bool scanned, oom;
-	bool rescan; /* read by a worker, to be scanned by the pushing thread */
-	struct stat st;
-	struct prescan_hit *v;
-	size_t n, cap;
-};
-
-struct prescan_worker {
-	struct rules_scanner *sc;
-	char *buf;
-	size_t cap;
-};
-
-struct prescan {
-	struct sup *s;
-	size_t findings;
-	struct prescan_worker *w;
-	size_t n_w;
-};
-
-static bool on_prescan(void *arg, const struct rules_finding *f)
+/* One file of the pre-launch scan, on the supervisor's thread: its
+ * verdict is kept (the interpreter's open of this very file, same
+ * identity and times, needs no second scan) and each finding logged. A
+ * scan cut short by a lack of memory is not one. */
+static void prescan_merge(void *arg, const struct prescan_file *f)
 {
-	struct prescan_item *it = arg;
+	struct sup *s = arg;
+	struct sup_code *c = s->code;
 
-	if (!rules_finding_enforces(f, true))
-		return true; /* the caller only passes packs' findings here */
-	if (it->n == it->cap) {
-		size_t cap = it->cap ? it->cap * 2 : 8;
-		struct prescan_hit *v = realloc(it->v, cap * sizeof *v);
-		if (!v) {
-			it->oom = true;
-			return false;
-		}
-		it->v = v;
-		it->cap = cap;
-	}
-	it->v[it->n++] = (struct prescan_hit){ f->rule_id, f->line, f->col };
-	return true;
-}
-
-static bool on_prescan_all(void *arg, const struct rules_finding *f)
-{
-	struct rules_finding g = *f;
-
-	g.severity = NULL; /* a policy's own rules count whatever their severity */
-	return on_prescan(arg, &g);
-}
-
-static void prescan_work(void *ctx, unsigned worker, void *item)
-{
-	struct prescan *p = ctx;
-	struct prescan_worker *w = &p->w[worker];
-	struct prescan_item *it = item;
-
-	/* Files the verdict cache names by identity never get here
-	 * (prescan_file); the others may still match by contents. */
-	const struct vcache *vc = p->s->code->vc;
-	_cleanup_fd_ int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &it->st) < 0)
-		return;
-	/* Larger files are refused when opened; specials are not code. */
-	if (!S_ISREG(it->st.st_mode) || it->st.st_size > (off_t)CODE_MAX_FILE)
-		return;
-	size_t want = (size_t)it->st.st_size;
-	if (want + 1 > w->cap) {
-		char *b = realloc(w->buf, want + 1);
-		if (!b)
-			return;
-		w->buf = b;
-		w->cap = want + 1;
-	}
-	ssize_t n = pread(fd, w->buf, want, 0);
-	if (n < 0)
-		return;
-	unsigned char sha[VCACHE_SHA_LEN];
-	if (vc) {
-		vcache_sha(w->buf, (size_t)n, sha);
-		if (vcache_has_content(vc, sha)) {
-			it->scanned = true;
-			return;
-		}
-	}
-	rules_cb cb = p->s->code->packs ? on_prescan : on_prescan_all;
-	/* With a verdict cache the workers only read and hash: a file it
-	 * does not know is scanned when handed back, by the pushing thread
-	 * with the set's own scanner, which compiles JIT code only once
-	 * enough is scanned (a worker's scanner would compile it at once). */
-	if (vc && worker < p->n_w - 1) {
-		it->rescan = true;
+	if (f->known) {
+		if (!lookup(c, f->st) && cache_slot(c, f->st))
+			cache_commit(c);
 		return;
 	}
-	/* Without one, every thread gets a JIT scanner once it has a file
-	 * to scan (none for an empty tree). */
-	if (!vc && !w->sc && !(w->sc = rules_scanner_new(p->s->code->rules)))
-		return; /* judged when it is opened */
-	it->scanned =
-		(w->sc ? rules_scan_with(w->sc, it->path, w->buf, (size_t)n, cb, it)
-		       : rules_scan(p->s->code->rules, it->path, w->buf, (size_t)n, cb, it)) >= 0;
-}
+	struct verdict *v = cache_slot(c, f->st);
+	for (size_t i = 0; i < f->n_hits; i++) {
+		const struct prescan_hit *h = &f->hits[i];
 
-static void prescan_done(void *ctx, void *item)
-{
-	struct prescan *p = ctx;
-	struct prescan_item *it = item;
-
-	if (it->rescan) {
-		it->rescan = false;
-		prescan_work(ctx, (unsigned)p->n_w - 1, item);
-	}
-	/* The verdict is kept: the interpreter's open of this very file (same
-	 * identity and times) needs no second scan. A scan cut short by a
-	 * lack of memory is not one. */
-	struct verdict *v = it->scanned ? cache_slot(p->s->code, &it->st) : NULL;
-
-	for (size_t i = 0; it->scanned && i < it->n; i++) {
-		const struct prescan_hit *h = &it->v[i];
-
-		p->findings++;
+		c->findings++;
 		if (v && v->clean) {
 			v->clean = false;
 			snprintf(v->rule, sizeof v->rule, "%s", h->rule_id);
 			v->line = h->line;
 			v->col = h->col;
 		}
-		cJSON *ev = sup_event(p->s, "code", "audit", p->s->child);
+		cJSON *ev = sup_event(s, "code", "audit", s->child);
 		if (!ev)
 			continue;
-		cJSON_AddStringToObject(ev, "path", it->path);
+		cJSON_AddStringToObject(ev, "path", f->path);
 		cJSON_AddNumberToObject(ev, "line", (double)h->line);
 		cJSON_AddNumberToObject(ev, "col", (double)h->col);
 		cJSON_AddStringToObject(ev, "rule", h->rule_id);
 		cJSON_AddStringToObject(ev, "phase", "prelaunch");
 		cJSON_AddStringToObject(ev, "reason",
-					"found before the workload started; refused when "
-					"it is opened");
-		log_emit(p->s->log, ev);
+					"found by the scan at start, before the workload "
+					"read any code file; refused when it is opened");
+		log_emit(s->log, ev);
 	}
-	if (v && !it->oom)
-		cache_commit(p->s->code);
-	free(it->v);
-	free(it->path);
+	if (v && !f->oom)
+		cache_commit(c);
 }
 
-struct prescan_walk {
-	struct sup_pool *pool;
-	struct sup_code *c;
-	struct prescan *p;
-	unsigned workers;
-};
-
-/* The pool, made for the first file that needs reading: with a verdict
- * cache that names every file by identity there is none. */
-static struct sup_pool *prescan_pool(struct prescan_walk *pw)
+int sup_code_prescan_fd(const struct sup_code *c)
 {
-	if (!pw->pool)
-		pw->pool = sup_pool_new(pw->workers, sizeof(struct prescan_item), PRESCAN_WINDOW,
-					prescan_work, prescan_done, pw->p);
-	return pw->pool;
-}
-
-/* A code file of the walk; st: its lstat, or NULL (the worker opens it
- * and sees). */
-static bool prescan_kept(void *arg, const char *path, const struct stat *st)
-{
-	struct prescan_walk *pw = arg;
-
-	/* A file the verdict cache names is judged right here: handing it
-	 * to a worker would cost more (a wake-up each) than the lookup. */
-	if (pw->c->vc && st && S_ISREG(st->st_mode) && vcache_has_file(pw->c->vc, st)) {
-		if (!lookup(pw->c, st) && cache_slot(pw->c, st))
-			cache_commit(pw->c);
-		return true;
-	}
-	struct sup_pool *pool = prescan_pool(pw);
-	if (!pool)
-		return false; /* out of memory: what is left is judged when opened */
-	struct prescan_item *it = sup_pool_slot(pool);
-	it->path = strdup(path);
-	/* Without memory for the path the file is left to the open. */
-	sup_pool_push(pool, it->path == NULL);
-	return true;
-}
-
-static bool prescan_file(void *arg, const char *path, bool named)
-{
-	struct prescan_walk *pw = arg;
-	struct stat st;
-
-	(void)named;
-	if (!rules_is_code_file(path))
-		return true;
-	return prescan_kept(arg, path, pw->c->vc && lstat(path, &st) == 0 ? &st : NULL);
-}
-
-static bool prescan_error(void *arg, const char *path, int err)
-{
-	(void)arg;
-	(void)path;
-	(void)err;
-	return true; /* what cannot be read here is judged when it is opened */
+	return c ? prescan_fd(c->pre) : -1;
 }
 
 size_t sup_code_prescan(struct sup *s)
 {
-	unsigned n = sup_pool_workers(PRESCAN_THREADS_MAX);
-	struct prescan p = { .s = s, .n_w = n + 1 }; /* this thread works too */
+	struct sup_code *c = s->code;
+	struct prescan *pre = c->pre;
 
-	/* With a verdict cache, files it names by identity are judged as
-	 * the walk hands them over; the others are read and hashed (matched
-	 * by contents) on worker threads, and the few it does not know are
-	 * scanned in this thread with the set's own scanner, which compiles
-	 * JIT code only once enough is scanned (rules.h): a start whose files
-	 * are all known pays for neither threads nor JIT code. Without a
-	 * cache every thread makes a JIT scanner for its first file. */
-	p.w = calloc(p.n_w, sizeof *p.w);
-	/* Threads only while the workload waits at its first execve: the
-	 * event loop that follows stays single-threaded. */
-	static const struct sup_walk_ops ops = { .file = prescan_file, .error = prescan_error };
-	struct prescan_walk pw = { .c = s->code, .p = &p, .workers = n };
-	bool go = p.w != NULL, walked = s->code->walk != NULL;
-	sup_walk_bg_finish(s->code->walk, go ? prescan_kept : NULL, &pw);
-	s->code->walk = NULL;
-	for (size_t i = 0; go && !walked && i < s->code->n_paths; i++) {
-		char *const roots[] = { s->code->paths[i], NULL };
-		sup_walk(roots, false, &ops, &pw);
-	}
-	sup_pool_finish(pw.pool);
-	for (size_t i = 0; p.w && i < p.n_w; i++) {
-		rules_scanner_free(p.w[i].sc);
-		free(p.w[i].buf);
-	}
-	free(p.w);
-	return p.findings;
+	c->pre = NULL; /* taken before a kill verdict's end could come back here */
+	prescan_finish(pre, prescan_merge, s);
+	return c->findings;
 }

@@ -19,12 +19,20 @@ void sup_code_free(struct sup_code *c); /* accepts NULL */
  * a verdict cache (code.cache), else NULL. Borrowed from c. */
 const char *sup_code_cache_state(const struct sup_code *c);
 
-/* Scans every code file under code.paths and logs each finding as a
- * `code` line with phase "prelaunch" (action audit: enforcement happens
- * when the file is opened). Call once the workload exists but before it
- * runs: files are read and scanned on worker threads (every signal
- * blocked), joined before it returns. Returns the number of findings. */
+/* The pre-launch scan (started by sup_code_open on threads of its own,
+ * prescan.h): waits for it, keeps its verdicts and logs each finding as
+ * a `code` line with phase "prelaunch" (action audit: enforcement
+ * happens when the file is opened). Runs once; later calls only return
+ * the count. sup_code_check() runs it before it judges anything, so
+ * every finding is in the log before the workload reads a code file;
+ * the event loop runs it as soon as sup_code_prescan_fd() is readable.
+ * Returns the number of findings. */
 size_t sup_code_prescan(struct sup *s);
+
+/* Readable once the pre-launch scan is over; -1 when there is nothing to
+ * wait for (it ran, or runs in the caller: call sup_code_prescan() then).
+ * Accepts NULL. */
+int sup_code_prescan_fd(const struct sup_code *c);
 
 /* An open/openat/openat2 notification. *answered is set when the
  * notification was answered here (the file handed over with ADDFD+SEND):

@@ -289,7 +289,7 @@ int sup_loop(struct sup *s)
 		/* sig, notify, then the DNS stub's sockets */
 		/* Only the entries in use are written: zeroing all ~6 KiB on
 		 * every notification shows in the connect benchmark. */
-		struct pollfd p[2 + 260 + 256 + 256 + 40 + 260];
+		struct pollfd p[2 + 260 + 256 + 256 + 40 + 260 + 1];
 		p[0] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = s->notify_fd, .events = POLLIN };
 		size_t nfd = 2, ndns = 0, nwait, nbrk, nrt, nbpf;
@@ -301,6 +301,10 @@ int sup_loop(struct sup *s)
 		nfd += nbpf = sup_netbpf_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		size_t npre = sup_preload_pollfds(s, p + nfd, ARRAY_SIZE(p) - nfd);
 		nfd += npre;
+		/* The pre-launch scan, until its results are in. */
+		int scan_fd = sup_code_prescan_fd(s->code);
+		if (scan_fd >= 0)
+			p[nfd++] = (struct pollfd){ .fd = scan_fd, .events = POLLIN };
 		int tmo = s->dns ? netdns_timeout(s->dns) : -1;
 		const int more[] = { sup_net_timeout(s), sup_broker_timeout(s) };
 		for (size_t i = 0; i < ARRAY_SIZE(more); i++)
@@ -328,6 +332,8 @@ int sup_loop(struct sup *s)
 			sup_kill_workload(s); /* a refused name under action kill */
 			break;
 		}
+		if (scan_fd >= 0 && (p[nfd - 1].revents & POLLIN))
+			sup_code_prescan(s);
 		if (s->notify_fd >= 0 && (p[1].revents & POLLIN))
 			handle_notification(s, req, resp);
 		else if (s->notify_fd >= 0 && (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))) {

@@ -629,10 +629,15 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	if (!preload)
 		tracee_get(s->tt, s->child, true);
 	log_start(s, tier, policy_path, sha, o);
-	/* The workload waits at its first execve: findings come first. */
-	if (s->code)
+	/* The pre-launch scan goes on while the workload starts: it waits for
+	 * the findings at its first code file (sup_code_check), or here when
+	 * there is no thread to wait for. */
+	if (s->code && sup_code_prescan_fd(s->code) < 0)
 		sup_code_prescan(s);
 	int code = sup_loop(s);
+	/* A workload that opened no code file: the findings still count. */
+	if (s->code)
+		sup_code_prescan(s);
 	sup_netbpf_finish(s, &code);
 	if (s->violation)
 		rtapi_fail_current(s->rt, "the function was stopped by fnguard");

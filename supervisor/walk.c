@@ -6,8 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -195,106 +193,4 @@ int sup_walk(char *const *roots, bool follow_roots, const struct sup_walk_ops *o
 	}
 	free(sorted);
 	return w.rc;
-}
-
-struct kept {
-	char *path;
-	struct stat st;
-	bool stat_ok;
-};
-
-struct sup_walk_bg {
-	pthread_t tid;
-	char *const *roots;
-	size_t n_roots;
-	bool (*keep)(const char *path);
-	struct kept *v;
-	size_t n, cap;
-	bool oom; /* what was not kept is judged when it is opened */
-};
-
-static bool bg_file(void *arg, const char *path, bool named)
-{
-	struct sup_walk_bg *bg = arg;
-
-	(void)named;
-	if (!bg->keep(path))
-		return true;
-	if (bg->n == bg->cap) {
-		size_t cap = bg->cap ? bg->cap * 2 : 256;
-		struct kept *v = realloc(bg->v, cap * sizeof *v);
-		if (!v) {
-			bg->oom = true;
-			return false;
-		}
-		bg->v = v;
-		bg->cap = cap;
-	}
-	struct kept *k = &bg->v[bg->n];
-	k->path = strdup(path);
-	if (!k->path) {
-		bg->oom = true;
-		return false;
-	}
-	k->stat_ok = lstat(path, &k->st) == 0;
-	bg->n++;
-	return true;
-}
-
-static bool bg_error(void *arg, const char *path, int err)
-{
-	(void)arg;
-	(void)path;
-	(void)err;
-	return true;
-}
-
-static void *bg_main(void *arg)
-{
-	static const struct sup_walk_ops ops = { .file = bg_file, .error = bg_error };
-	struct sup_walk_bg *bg = arg;
-
-	for (size_t i = 0; i < bg->n_roots && !bg->oom; i++) {
-		char *const one[] = { bg->roots[i], NULL };
-		sup_walk(one, false, &ops, bg);
-	}
-	return NULL;
-}
-
-struct sup_walk_bg *sup_walk_bg_start(char *const *roots, size_t n, bool (*keep)(const char *path))
-{
-	struct sup_walk_bg *bg = calloc(1, sizeof *bg);
-	sigset_t all, old;
-
-	if (!bg)
-		return NULL;
-	bg->roots = roots;
-	bg->n_roots = n;
-	bg->keep = keep;
-	/* The supervisor reads its signals from a signalfd: none for us. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&bg->tid, NULL, bg_main, bg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		free(bg);
-		return NULL;
-	}
-	return bg;
-}
-
-void sup_walk_bg_finish(struct sup_walk_bg *bg,
-			bool (*file)(void *arg, const char *path, const struct stat *st), void *arg)
-{
-	if (!bg)
-		return;
-	pthread_join(bg->tid, NULL);
-	bool go = file != NULL;
-	for (size_t i = 0; i < bg->n; i++) {
-		struct kept *k = &bg->v[i];
-		go = go && file(arg, k->path, k->stat_ok ? &k->st : NULL);
-		free(k->path);
-	}
-	free(bg->v);
-	free(bg);
 }

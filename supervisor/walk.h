@@ -26,20 +26,4 @@ struct sup_walk_ops {
  * too), -ENOMEM, or -ECANCELED when a callback stopped the walk. */
 int sup_walk(char *const *roots, bool follow_roots, const struct sup_walk_ops *ops, void *arg);
 
-/* A walk on a thread of its own, so that its system calls overlap other
- * start-up work: the pre-launch scan walks while the rules compile.
- * Each root is walked in turn as by sup_walk (roots not followed,
- * errors passed over); the regular files keep() accepts are kept with
- * their lstat. roots (n of them) must outlive sup_walk_bg_finish(). NULL
- * when out of memory or without a thread: walk in the caller instead. */
-struct sup_walk_bg;
-struct sup_walk_bg *sup_walk_bg_start(char *const *roots, size_t n, bool (*keep)(const char *path));
-
-/* Waits for the walk, then hands each kept file to file() in walk order
- * (st NULL when its lstat failed) until it returns false. Frees bg;
- * accepts NULL. */
-void sup_walk_bg_finish(struct sup_walk_bg *bg,
-			bool (*file)(void *arg, const char *path, const struct stat *st),
-			void *arg);
-
 #endif

@@ -193,6 +193,30 @@ def test_prelaunch_scan_reports_before_anything_runs(run_fnguard, tmp_path, kern
     assert kinds.index("start") < kinds.index("code") < kinds.index("exit"), kinds
 
 
+def test_prelaunch_findings_come_before_the_first_code_file(run_fnguard, tmp_path, kernel_tier):
+    """The pre-launch scan goes on while the interpreter starts up, and the
+    first code file the workload opens waits for all of its findings. The
+    tree (60 MB) takes long enough to scan that the scan is still under
+    way when python imports its first module: every prelaunch line must
+    come before the line that lets that module through."""
+    app, marker, main = layout(tmp_path)
+    many = app / "many"
+    many.mkdir()
+    for i in range(4):
+        (many / f"big{i}.py").write_text(GOOD * (15 * 2**20 // len(GOOD)))
+    (many / "zz_bad.py").write_text("import os\nos.system('id')\n")
+    res = run_fnguard(policy(app) + "log:\n  allowed: true\n",
+                      [PY, "-c", f"import sys; sys.path.insert(0, {str(app)!r}); import good"])
+    assert res.returncode == 0, res.dump()
+    lines = [e for e in res.events if e["event"] == "code"]
+    pre = [i for i, e in enumerate(lines) if e.get("phase") == "prelaunch"]
+    assert {lines[i]["path"] for i in pre} == {str(app / "bad.py"), str(many / "zz_bad.py")}, \
+        res.dump()
+    first = next(i for i, e in enumerate(lines) if e["action"] == "allow")
+    assert lines[first]["path"] == str(app / "good.py"), lines[first]
+    assert max(pre) < first, [(e["action"], e["path"]) for e in lines]
+
+
 AS_NOBODY = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 
