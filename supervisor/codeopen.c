@@ -53,9 +53,10 @@ struct sup_code {
 	char vc_state[320];   /* why it is used or not, for the start event */
 	long task_uid;        /* every task's euid when it cannot differ from ours, else -1 */
 	bool supervisor_root; /* we may reach what a task may not */
-	/* The pre-launch scan, until its results are in (prescan.h): no
-	 * code file is judged before then. */
+	/* The pre-launch scan (prescan.h): no code file is judged before its
+	 * results are in (taken: true). Its threads live as long as we do. */
 	struct prescan *pre;
+	bool taken;
 	size_t findings;      /* of the pre-launch scan */
 	bool unreadable_said; /* the log has said a task cannot be read */
 };
@@ -152,7 +153,7 @@ void sup_code_free(struct sup_code *c)
 {
 	if (!c)
 		return;
-	prescan_finish(c->pre, NULL, NULL); /* abandoned, if still there */
+	prescan_free(c->pre);
 	rules_free(c->rules);
 	for (size_t i = 0; i < c->n_paths; i++)
 		free(c->paths[i]);
@@ -575,7 +576,7 @@ int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int fl
 		return SUP_CODE_CONTINUE;
 	/* Nothing is judged before the pre-launch scan's findings are all in
 	 * the log: the workload waits here for them, on its first code file. */
-	if (s->code->pre)
+	if (!s->code->taken)
 		sup_code_prescan(s);
 	/* Judged as ourselves first: most files need no more (below). */
 	int fixed = -1;
@@ -755,15 +756,21 @@ static void prescan_merge(void *arg, const struct prescan_file *f)
 
 int sup_code_prescan_fd(const struct sup_code *c)
 {
-	return c ? prescan_fd(c->pre) : -1;
+	return c && !c->taken ? prescan_fd(c->pre) : -1;
 }
 
 size_t sup_code_prescan(struct sup *s)
 {
 	struct sup_code *c = s->code;
-	struct prescan *pre = c->pre;
 
-	c->pre = NULL; /* taken before a kill verdict's end could come back here */
-	prescan_finish(pre, prescan_merge, s);
+	if (!c->taken) {
+		c->taken = true; /* before a kill verdict's end could come back here */
+		prescan_results(c->pre, prescan_merge, s);
+	}
 	return c->findings;
+}
+
+size_t sup_code_thread_ids(struct sup_code *c, pid_t *out, size_t max)
+{
+	return c ? prescan_ids(c->pre, out, max) : 0;
 }

@@ -34,6 +34,11 @@ size_t sup_code_prescan(struct sup *s);
  * Accepts NULL. */
 int sup_code_prescan_fd(const struct sup_code *c);
 
+/* The kernel ids of the threads sup_code_open() started, which live
+ * until sup_code_free(): the filter must protect them like the
+ * supervisor's pid (filter.h). At most max into out; their count. */
+size_t sup_code_thread_ids(struct sup_code *c, pid_t *out, size_t max);
+
 /* An open/openat/openat2 notification. *answered is set when the
  * notification was answered here (the file handed over with ADDFD+SEND):
  * the caller must not send resp then. */

@@ -173,6 +173,19 @@ static int add_socket_rules(scmp_filter_ctx ctx, uint32_t act, long nr)
 	return rc;
 }
 
+/* arg0 names the supervisor: its pid or one of its threads' ids. */
+static int add_a0_sup(scmp_filter_ctx ctx, uint32_t act, int nr, const struct sup_filter_opts *o)
+{
+	struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, M32, (uint32_t)o->supervisor_pid);
+	int rc = add(ctx, act, nr, 1, &a);
+
+	for (size_t i = 0; i < o->n_thread_ids && rc == 0; i++) {
+		a = SCMP_A0(SCMP_CMP_MASKED_EQ, M32, (uint32_t)o->thread_ids[i]);
+		rc = add(ctx, act, nr, 1, &a);
+	}
+	return rc;
+}
+
 static int add_refusal(scmp_filter_ctx ctx, const struct refusal *r,
 		       const struct sup_filter_opts *o)
 {
@@ -184,17 +197,15 @@ static int add_refusal(scmp_filter_ctx ctx, const struct refusal *r,
 	switch (r->cond) {
 	case C_ALWAYS:
 		return add(ctx, act, r->nr, 0, NULL);
-	case C_A0_SUP: {
-		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, M32, sup);
-		return add(ctx, act, r->nr, 1, &a);
-	}
+	case C_A0_SUP:
+		return add_a0_sup(ctx, act, r->nr, o);
 	case C_KILL: {
-		const uint64_t targets[] = { sup, M32 /* -1 */, minus_pgid };
+		const uint64_t targets[] = { M32 /* -1 */, minus_pgid };
 		for (size_t i = 0; i < ARRAY_SIZE(targets) && rc == 0; i++) {
 			struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, M32, targets[i]);
 			rc = add(ctx, act, r->nr, 1, &a);
 		}
-		return rc;
+		return rc ? rc : add_a0_sup(ctx, act, r->nr, o);
 	}
 	case C_UNTRACED: {
 		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_UNTRACED, CLONE_UNTRACED);

@@ -12,12 +12,16 @@
 struct sup_filter_opts {
 	pid_t supervisor_pid;  /* signals and pid-taking calls aimed here are refused */
 	pid_t supervisor_pgid; /* kill(-pgid, ...) is refused */
-	bool net;              /* network rules: trap connect/send, limit socket() */
-	bool code;             /* code rules: trap read-only opens */
-	bool broker;           /* with net, no pidfd_getfd: trap socket,
-				* socketpair, accept, accept4 (broker.c) */
-	bool net_bpf;          /* with net, the bpf engine judges connect and
-				* send in the kernel: those are not trapped */
+	/* The supervisor's other threads (kill(tid) reaches the whole
+	 * process): refused like supervisor_pid. */
+	const pid_t *thread_ids;
+	size_t n_thread_ids;
+	bool net;     /* network rules: trap connect/send, limit socket() */
+	bool code;    /* code rules: trap read-only opens */
+	bool broker;  /* with net, no pidfd_getfd: trap socket,
+		       * socketpair, accept, accept4 (broker.c) */
+	bool net_bpf; /* with net, the bpf engine judges connect and
+		       * send in the kernel: those are not trapped */
 };
 
 /* Builds the filter into *prog (prog->filter is malloc'd; release with

@@ -15,10 +15,6 @@
 
 #include "pool.h"
 
-/* More threads than this gain nothing on one tree: the walk and the
- * in-order hand-back run on one thread. */
-#define POOL_MAX_THREADS 16
-
 struct sup_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv; /* workers: an item was pushed, or closing */
@@ -31,8 +27,11 @@ struct sup_pool {
 	sup_pool_work work;
 	sup_pool_done done;
 	void *ctx;
-	pthread_t tid[POOL_MAX_THREADS];
+	pthread_t tid[SUP_POOL_MAX_THREADS];
 	unsigned n_threads;
+	pid_t ids[SUP_POOL_MAX_THREADS]; /* kernel thread ids, once each worker has said */
+	unsigned n_ids;
+	pthread_cond_t ids_cv;
 };
 
 struct worker_arg {
@@ -73,6 +72,9 @@ static void *worker_main(void *arg)
 
 	free(wa);
 	pthread_mutex_lock(&p->mu);
+	p->ids[index] = gettid();
+	p->n_ids++;
+	pthread_cond_signal(&p->ids_cv);
 	for (;;) {
 		if (work_one(p, index))
 			continue;
@@ -106,7 +108,7 @@ static void start_threads(struct sup_pool *p, unsigned workers)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (unsigned i = 0; i < workers && i < POOL_MAX_THREADS; i++) {
+	for (unsigned i = 0; i < workers && i < SUP_POOL_MAX_THREADS; i++) {
 		struct worker_arg *wa = malloc(sizeof(*wa));
 
 		if (!wa)
@@ -145,6 +147,7 @@ struct sup_pool *sup_pool_new(unsigned workers, size_t item_size, size_t window,
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
+	pthread_cond_init(&p->ids_cv, NULL);
 	start_threads(p, workers);
 	return p;
 }
@@ -213,12 +216,30 @@ void sup_pool_push(struct sup_pool *p, bool ready)
 		hand_back(p);
 }
 
+size_t sup_pool_ids(struct sup_pool *p, pid_t *out, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->n_ids < p->n_threads)
+		pthread_cond_wait(&p->ids_cv, &p->mu);
+	for (; n < p->n_ids && n < max; n++)
+		out[n] = p->ids[n];
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+void sup_pool_drain(struct sup_pool *p)
+{
+	while (p && p->head != p->tail)
+		hand_back(p);
+}
+
 void sup_pool_finish(struct sup_pool *p)
 {
 	if (!p)
 		return;
-	while (p->head != p->tail)
-		hand_back(p);
+	sup_pool_drain(p);
 	pthread_mutex_lock(&p->mu);
 	p->closing = true;
 	pthread_cond_broadcast(&p->work_cv);
@@ -227,6 +248,7 @@ void sup_pool_finish(struct sup_pool *p)
 		pthread_join(p->tid[i], NULL);
 	pthread_cond_destroy(&p->work_cv);
 	pthread_cond_destroy(&p->done_cv);
+	pthread_cond_destroy(&p->ids_cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p->slots);
 	free(p->ready);

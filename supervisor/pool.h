@@ -8,6 +8,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+/* More threads than this gain nothing on one tree: the walk and the
+ * in-order hand-back run on one thread. */
+#define SUP_POOL_MAX_THREADS 16
 
 struct sup_pool;
 
@@ -40,6 +45,15 @@ void *sup_pool_slot(struct sup_pool *p);
 
 /* Queues the slot's item; ready: it needs no work, only done in turn. */
 void sup_pool_push(struct sup_pool *p, bool ready);
+
+/* The kernel thread ids of the workers (at most max into out), once each
+ * has started; their count. The supervisor's filter protects them as it
+ * protects its own pid (filter.h). */
+size_t sup_pool_ids(struct sup_pool *p, pid_t *out, size_t max);
+
+/* Hands back every item in turn; the workers stay, waiting for more.
+ * Accepts NULL. */
+void sup_pool_drain(struct sup_pool *p);
 
 /* Hands back every item in turn, stops the threads, frees p. Accepts NULL. */
 void sup_pool_finish(struct sup_pool *p);

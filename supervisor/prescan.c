@@ -4,7 +4,12 @@
  * walked file: named by the verdict cache, or read and hashed (a cache
  * match by contents) and scanned by a pool of workers. Results go into a
  * slot per walked file, so they come back in walk order whatever thread
- * made them; only prescan_finish() hands them to the supervisor. */
+ * made them; only prescan_results() hands them to the supervisor.
+ *
+ * Every thread is made before the workload exists and lives as long as
+ * the supervisor: the filter refuses signals and scheduling calls aimed at
+ * their ids (prescan_ids), and an id must not be freed for a workload
+ * process to take while the filter still names it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -55,12 +60,17 @@ struct prescan {
 	pthread_t tid;
 	bool threaded;
 	pthread_mutex_t mu;
-	pthread_cond_t go_cv;
-	bool go; /* under mu */
+	pthread_cond_t cv;
+	/* Under mu. */
+	bool go;     /* the rules (or none: stop) were given */
+	bool judged; /* every result is in */
+	bool quit;   /* prescan_free(): the thread may end */
+	pid_t id;    /* the scan thread's, once it runs */
 	atomic_bool stop;
 	int done_fd; /* eventfd: written once every result is in */
 
-	struct worker *w; /* n_w states: the pool's workers, then the pushing thread */
+	struct sup_pool *pool; /* made with the thread, used by it alone */
+	struct worker *w;      /* n_w states: the pool's workers, then the pushing thread */
 	unsigned n_w;
 };
 
@@ -199,17 +209,17 @@ static void done(void *ctx, void *item)
 	}
 }
 
-/* Judges every kept file. The pool is made for the first file that
- * needs reading: with a verdict cache that names every file by identity
- * there is none, and no thread either. */
+/* Judges every kept file, in the calling thread with the pool's workers
+ * (none: inline). With a verdict cache that names every file by identity
+ * nothing is read and no JIT code is made. */
 static void judge_all(struct prescan *p)
 {
-	struct sup_pool *pool = NULL;
-
 	p->res = calloc(p->n_kept ? p->n_kept : 1, sizeof *p->res);
-	p->n_w = sup_pool_workers(PRESCAN_THREADS_MAX) + 1; /* the pushing thread works too */
+	if (!p->pool)
+		p->pool = sup_pool_new(0, sizeof(struct item), PRESCAN_WINDOW, work, done, p);
+	p->n_w = sup_pool_threads(p->pool) + 1; /* the pushing thread works too */
 	p->w = calloc(p->n_w, sizeof *p->w);
-	if (!p->res || !p->w)
+	if (!p->res || !p->w || !p->pool)
 		return; /* out of memory: everything is judged when opened */
 	for (size_t i = 0; i < p->n_kept; i++) {
 		struct result *r = &p->res[i];
@@ -222,18 +232,11 @@ static void judge_all(struct prescan *p)
 			r->known = true;
 			continue;
 		}
-		if (!pool)
-			pool = sup_pool_new(p->n_w - 1, sizeof(struct item), PRESCAN_WINDOW, work,
-					    done, p);
-		if (!pool) {
-			r->path = NULL;
-			break; /* out of memory: what is left is judged when opened */
-		}
-		struct item *it = sup_pool_slot(pool);
+		struct item *it = sup_pool_slot(p->pool);
 		it->i = i;
-		sup_pool_push(pool, false);
+		sup_pool_push(p->pool, false);
 	}
-	sup_pool_finish(pool);
+	sup_pool_drain(p->pool);
 	for (unsigned i = 0; i < p->n_w; i++) {
 		rules_scanner_free(p->w[i].sc);
 		free(p->w[i].buf);
@@ -246,14 +249,27 @@ static void *scan_main(void *arg)
 {
 	struct prescan *p = arg;
 
+	pthread_mutex_lock(&p->mu);
+	p->id = gettid();
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 	walk_all(p);
 	pthread_mutex_lock(&p->mu);
 	while (!p->go)
-		pthread_cond_wait(&p->go_cv, &p->mu);
+		pthread_cond_wait(&p->cv, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 	if (p->rules && !atomic_load(&p->stop))
 		judge_all(p);
+	pthread_mutex_lock(&p->mu);
+	p->judged = true;
+	pthread_cond_broadcast(&p->cv);
 	(void)eventfd_write(p->done_fd, 1);
+	/* Parked, not ended: see the top of this file. */
+	while (!p->quit)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	sup_pool_finish(p->pool);
+	p->pool = NULL;
 	return NULL;
 }
 
@@ -266,13 +282,16 @@ struct prescan *prescan_start(char *const *roots, size_t n)
 		return NULL;
 	p->roots = roots;
 	p->n_roots = n;
-	p->done_fd = -1;
 	atomic_init(&p->stop, false);
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->go_cv, NULL);
+	pthread_cond_init(&p->cv, NULL);
 	p->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->done_fd < 0)
 		return p; /* no fd to wait on: prescan_go() does it all */
+	/* The workers first, so that every id exists before the workload
+	 * does; a pool without threads works inline. */
+	p->pool = sup_pool_new(sup_pool_workers(PRESCAN_THREADS_MAX), sizeof(struct item),
+			       PRESCAN_WINDOW, work, done, p);
 	/* The supervisor reads its signals from a signalfd: none for us. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -285,28 +304,41 @@ struct prescan *prescan_start(char *const *roots, size_t n)
 	return p;
 }
 
+size_t prescan_ids(struct prescan *p, pid_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if (!p || !p->threaded || !max)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	while (!p->id)
+		pthread_cond_wait(&p->cv, &p->mu);
+	out[n++] = p->id;
+	pthread_mutex_unlock(&p->mu);
+	return n + (p->pool ? sup_pool_ids(p->pool, out + n, max - n) : 0);
+}
+
 void prescan_go(struct prescan *p, const struct rules *rules, bool packs, const struct vcache *vc)
 {
 	if (!p)
 		return;
-	if (!p->threaded) {
-		p->rules = rules;
-		p->packs = packs;
-		p->vc = vc;
-		walk_all(p);
-		if (rules)
-			judge_all(p);
-		return;
-	}
 	pthread_mutex_lock(&p->mu);
 	if (!p->go) {
 		p->rules = rules;
 		p->packs = packs;
 		p->vc = vc;
 		p->go = true;
-		pthread_cond_signal(&p->go_cv);
+		pthread_cond_broadcast(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
+	if (!p->threaded && !p->judged) {
+		walk_all(p);
+		if (rules)
+			judge_all(p);
+		sup_pool_finish(p->pool);
+		p->pool = NULL;
+		p->judged = true;
+	}
 }
 
 int prescan_fd(const struct prescan *p)
@@ -314,20 +346,30 @@ int prescan_fd(const struct prescan *p)
 	return p && p->threaded ? p->done_fd : -1;
 }
 
-void prescan_finish(struct prescan *p, void (*file)(void *arg, const struct prescan_file *f),
-		    void *arg)
+static void drop_results(struct prescan *p)
+{
+	for (size_t i = 0; p->res && i < p->n_kept; i++)
+		free(p->res[i].hits);
+	free(p->res);
+	p->res = NULL;
+	for (size_t i = 0; i < p->n_kept; i++)
+		free(p->kept[i]);
+	free(p->kept);
+	p->kept = NULL;
+	p->n_kept = p->cap_kept = 0;
+}
+
+void prescan_results(struct prescan *p, void (*file)(void *arg, const struct prescan_file *f),
+		     void *arg)
 {
 	if (!p)
 		return;
-	if (p->threaded) {
-		if (!file)
-			atomic_store(&p->stop, true);
-		/* Never given the rules: the thread only walked. */
-		prescan_go(p, NULL, false, NULL);
-		pthread_join(p->tid, NULL);
-		close(p->done_fd);
-	}
-	for (size_t i = 0; p->res && i < p->n_kept; i++) {
+	pthread_mutex_lock(&p->mu);
+	while (p->threaded && p->go && !p->judged)
+		pthread_cond_wait(&p->cv, &p->mu);
+	bool ready = p->judged;
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; ready && p->res && i < p->n_kept; i++) {
 		struct result *r = &p->res[i];
 		struct prescan_file f = {
 			.path = r->path,
@@ -338,15 +380,29 @@ void prescan_finish(struct prescan *p, void (*file)(void *arg, const struct pres
 			.hits = r->hits,
 			.n_hits = r->n_hits,
 		};
-		if (file && r->path && (r->known || r->scanned))
+		if (r->path && (r->known || r->scanned))
 			file(arg, &f);
-		free(r->hits);
 	}
-	for (size_t i = 0; i < p->n_kept; i++)
-		free(p->kept[i]);
-	free(p->kept);
-	free(p->res);
+	if (ready)
+		drop_results(p);
+}
+
+void prescan_free(struct prescan *p)
+{
+	if (!p)
+		return;
+	if (p->threaded) {
+		atomic_store(&p->stop, true);
+		pthread_mutex_lock(&p->mu);
+		p->go = p->quit = true;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		pthread_join(p->tid, NULL);
+		close(p->done_fd);
+	}
+	sup_pool_finish(p->pool);
+	drop_results(p);
 	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->go_cv);
+	pthread_cond_destroy(&p->cv);
 	free(p);
 }

@@ -6,15 +6,19 @@
  * code file a task opens, or once the scan says it is over), so the
  * verdicts it keeps and the lines it logs stay on that one thread.
  *
+ * Its threads are all made by prescan_start() and live until
+ * prescan_free(): the supervisor's filter protects their ids, which it
+ * needs before the workload exists (prescan_ids).
+ *
  * Ownership: roots, rules and vc are borrowed and must outlive
- * prescan_finish(); results handed to the callback live until it
- * returns. */
+ * prescan_free(); results handed to the callback live until it returns. */
 #ifndef FNG_PRESCAN_H
 #define FNG_PRESCAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 /* Larger code files are refused when opened, not skimmed. */
 #define CODE_MAX_FILE (64u << 20)
@@ -41,9 +45,14 @@ struct prescan_file {
 };
 
 /* Starts walking roots (n of them, each as sup_walk would, roots not
- * followed) on a thread. NULL when out of memory. Without a thread the
- * whole scan runs inside prescan_go(). */
+ * followed) on a thread, with a pool of workers waiting for files to
+ * read. NULL when out of memory. Without a thread the whole scan runs
+ * inside prescan_go(). */
 struct prescan *prescan_start(char *const *roots, size_t n);
+
+/* The kernel ids of the scan's threads (at most max into out); their
+ * count, 0 without threads. */
+size_t prescan_ids(struct prescan *p, pid_t *out, size_t max);
 
 /* What to judge with, once the rules are compiled: the walked files are
  * then named by vc (may be NULL), read and scanned with rules. packs:
@@ -52,15 +61,19 @@ struct prescan *prescan_start(char *const *roots, size_t n);
  * severity. */
 void prescan_go(struct prescan *p, const struct rules *rules, bool packs, const struct vcache *vc);
 
-/* An fd that becomes readable once every result is ready (prescan_finish
- * will not wait); -1 when there is nothing to wait for (the scan ran in
- * prescan_go). Borrowed from p. */
+/* An fd that becomes readable once every result is ready
+ * (prescan_results will not wait); -1 when there is nothing to wait for
+ * (the scan ran in prescan_go). Borrowed from p. */
 int prescan_fd(const struct prescan *p);
 
-/* Waits for the scan and hands file() every code file in walk order, on
- * the caller's thread; frees p. file NULL abandons the scan (stopped as
- * soon as it can be). Accepts NULL. */
-void prescan_finish(struct prescan *p, void (*file)(void *arg, const struct prescan_file *f),
-		    void *arg);
+/* Waits for the scan and hands file() every judged code file in walk
+ * order, on the caller's thread, then drops the results: once. Nothing
+ * before prescan_go(). Accepts NULL. */
+void prescan_results(struct prescan *p, void (*file)(void *arg, const struct prescan_file *f),
+		     void *arg);
+
+/* Stops the scan where it is (results not taken are dropped), ends its
+ * threads, frees p. Accepts NULL. */
+void prescan_free(struct prescan *p);
 
 #endif

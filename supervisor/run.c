@@ -22,6 +22,7 @@
 #include "bpfnet.h"
 #include "netbpf.h"
 #include "netdns.h"
+#include "pool.h"
 #include "preload.h"
 #include "rtapi.h"
 #include "rules.h"
@@ -535,7 +536,17 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		l.cgroup_dir = bpfnet_dir_fd(s->bpf);
 		l.cgroup_procs = bpfnet_procs_fd(s->bpf);
 	}
+	/* Before the filter: the threads of the pre-launch scan start here,
+	 * and the filter names their ids. */
+	if (s->pol->code.present && sup_code_open(s, err, sizeof err) < 0) {
+		die_hint(err, "fnguard check POLICY shows every problem with the code rules");
+		return SUP_EXIT_FAILURE;
+	}
+	pid_t thread_ids[1 + SUP_POOL_MAX_THREADS];
+	size_t n_thread_ids = sup_code_thread_ids(s->code, thread_ids, ARRAY_SIZE(thread_ids));
 	struct sup_filter_opts fo = {
+		.thread_ids = thread_ids,
+		.n_thread_ids = n_thread_ids,
 		.supervisor_pid = s->self,
 		.supervisor_pgid = getpgrp(),
 		.net = s->pol->network.present,
@@ -561,11 +572,6 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 	if (!preload && sys_seccomp(SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) < 0) {
 		sup_filter_free(&prog);
 		die_hint("seccomp(SECCOMP_GET_NOTIF_SIZES) failed", NULL);
-		return SUP_EXIT_FAILURE;
-	}
-	if (s->pol->code.present && sup_code_open(s, err, sizeof err) < 0) {
-		sup_filter_free(&prog);
-		die_hint(err, "fnguard check POLICY shows every problem with the code rules");
 		return SUP_EXIT_FAILURE;
 	}
 	if (s->pol->network.present && netdns_open(s, &s->dns, err, sizeof err) < 0) {

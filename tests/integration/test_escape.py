@@ -205,3 +205,59 @@ def test_all_checks_as_unprivileged_user(kernel_tier):
     assert set(got) == set(CHECKS), p.stdout + p.stderr
     assert "sup alive=1" in p.stdout, p.stdout + p.stderr
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+# --- the supervisor's threads ----------------------------------------------
+
+THREADS_SRC = r"""
+import ctypes, errno, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_tkill, SYS_pidfd_open, SYS_prlimit64 = 200, 434, 302
+PIDFD_THREAD = os.O_EXCL
+sup = os.getppid()
+tids = [int(t) for t in os.listdir("/proc/%d/task" % sup) if int(t) != sup]
+print("threads", len(tids))
+def res(ret):
+    return "ok" if ret != -1 else errno.errorcode[ctypes.get_errno()]
+for t in tids:
+    out = []
+    for sig in (0, signal.SIGSTOP, signal.SIGKILL):
+        try:
+            os.kill(t, sig)
+            out.append("kill%d=ok" % sig)
+        except OSError as e:
+            out.append("kill%d=%s" % (sig, errno.errorcode[e.errno]))
+    out.append("tkill=" + res(libc.syscall(SYS_tkill, t, 0)))
+    out.append("pidfd=" + res(libc.syscall(SYS_pidfd_open, t, PIDFD_THREAD)))
+    out.append("prlimit=" + res(libc.syscall(SYS_prlimit64, t, 7, None, None)))
+    try:
+        os.sched_setaffinity(t, {0})
+        out.append("affinity=ok")
+    except OSError as e:
+        out.append("affinity=" + errno.errorcode[e.errno])
+    print("tid", " ".join(out))
+print("alive")
+"""
+
+
+def test_supervisor_threads_are_protected_like_its_pid(run_fnguard, tmp_path, kernel_tier):
+    """With a code section the supervisor keeps the pre-launch scan's
+    threads while the workload runs. A signal to any thread id reaches
+    the whole supervisor, so each id is refused like the supervisor's pid:
+    kill, tkill, pidfd_open, prlimit and sched_setaffinity all get EPERM,
+    and the supervisor outlives the attempts."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "m.py").write_text("X = 1\n")
+    s = write_script(tmp_path / "w.py", THREADS_SRC, 0o644)
+    res = run_fnguard(f"version: 1\ncode:\n  paths: [{app}]\n", [PY, s])
+    assert res.returncode == 0, res.dump()
+    n = int(re.search(r"^threads (\d+)$", res.stdout, re.M)[1])
+    assert n >= 1, res.dump()
+    lines = re.findall(r"^tid (.*)$", res.stdout, re.M)
+    assert len(lines) == n and "alive" in res.stdout, res.dump()
+    for line in lines:
+        assert set(line.split()) == {"kill0=EPERM", "kill19=EPERM", "kill9=EPERM",
+                                     "tkill=EPERM", "pidfd=EPERM", "prlimit=EPERM",
+                                     "affinity=EPERM"}, res.dump()
+    assert res.of("exit"), res.dump()

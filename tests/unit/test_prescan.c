@@ -1,6 +1,6 @@
 /* The pre-launch scan on its threads: every code file the walk finds,
- * in walk order, with the findings a scan of each reports; abandoned
- * scans stop and free. */
+ * in walk order, with the findings a scan of each reports; the ids of
+ * its threads; abandoned scans stop and free. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "pool.h"
 #include "prescan.h"
 #include "rules.h"
 #include "unit.h"
@@ -125,7 +126,9 @@ UNIT_SUITE(prescan_walk_order_and_findings)
 	/* The loop waits on this fd: it says when finishing will not wait. */
 	struct pollfd pf = { .fd = prescan_fd(p), .events = POLLIN };
 	CHECK(pf.fd < 0 || poll(&pf, 1, 10000) == 1);
-	prescan_finish(p, put_result, &got);
+	prescan_results(p, put_result, &got);
+	prescan_results(p, put_result, &got); /* once */
+	prescan_free(p);
 	_cleanup_free_ char *w = util_sb_take(&want), *g = util_sb_take(&got);
 
 	/* The same files in the same order, findings aside. */
@@ -146,6 +149,26 @@ UNIT_SUITE(prescan_walk_order_and_findings)
 		  "the root walked twice is scanned twice");
 	rules_free(r);
 	drop_tree(&t);
+}
+
+/* The tree and a rule set with one rule that flags os.system; NULL when
+ * either could not be made (a failed check). */
+static struct rules *tree_and_rule(struct tree *t)
+{
+	char err[256];
+
+	if (!make_tree(t)) {
+		CHECK(false);
+		return NULL;
+	}
+	struct rules *r = rules_new();
+	if (!r || rules_add(r, "sys", "os\\.system", NULL, NULL, NULL, "test", err, sizeof err)) {
+		CHECK(false);
+		rules_free(r);
+		drop_tree(t);
+		return NULL;
+	}
+	return r;
 }
 
 static void count_hits(void *arg, const struct prescan_file *f)
@@ -172,7 +195,8 @@ UNIT_SUITE(prescan_pack_severity)
 		size_t hits = 0;
 		struct prescan *p = prescan_start(only, 1);
 		prescan_go(p, r, packs, NULL);
-		prescan_finish(p, count_hits, &hits);
+		prescan_results(p, count_hits, &hits);
+		prescan_free(p);
 		CHECK(hits == (packs ? 0u : 3u));
 	}
 	rules_free(r);
@@ -190,26 +214,63 @@ static void never(void *arg, const struct prescan_file *f)
 UNIT_SUITE(prescan_abandoned)
 {
 	struct tree t;
-	char err[256];
 	bool called = false;
+	struct rules *r = tree_and_rule(&t);
 
-	if (!make_tree(&t)) {
-		CHECK(false);
+	if (!r)
 		return;
-	}
-	struct rules *r = rules_new();
-	CHECK(r &&
-	      rules_add(r, "sys", "os\\.system", NULL, NULL, NULL, "test", err, sizeof err) == 0);
-	prescan_finish(prescan_start(t.roots, t.n), NULL, NULL);
 	struct prescan *p = prescan_start(t.roots, t.n);
+	prescan_results(p, never, &called); /* before the rules: nothing */
+	prescan_free(p);
+	p = prescan_start(t.roots, t.n);
 	prescan_go(p, r, false, NULL);
-	prescan_finish(p, NULL, NULL);
+	prescan_free(p);
 	p = prescan_start(t.roots, t.n);
 	prescan_go(p, NULL, false, NULL); /* no rules: nothing is judged */
-	prescan_finish(p, never, &called);
+	prescan_results(p, never, &called);
+	prescan_free(p);
 	CHECK(!called);
-	prescan_finish(NULL, never, &called);
+	prescan_results(NULL, never, &called);
+	prescan_free(NULL);
 	CHECK(prescan_fd(NULL) == -1);
+	rules_free(r);
+	drop_tree(&t);
+}
+
+static bool is_thread(pid_t id)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d", (int)id);
+	return access(path, F_OK) == 0;
+}
+
+/* The ids the filter protects: the scan thread's and each worker's, all
+ * threads of this process, and all still there once the scan is over
+ * (an id that ended could be a workload process's next). */
+UNIT_SUITE(prescan_thread_ids)
+{
+	struct tree t;
+	pid_t ids[32];
+	struct rules *r = tree_and_rule(&t);
+
+	if (!r)
+		return;
+	char *only[] = { t.root };
+	struct prescan *p = prescan_start(only, 1);
+	size_t n = prescan_ids(p, ids, ARRAY_SIZE(ids));
+	CHECK(n == 1 + sup_pool_workers(8));
+	for (size_t i = 0; i < n; i++)
+		CHECK(ids[i] != getpid() && is_thread(ids[i]));
+	prescan_go(p, r, false, NULL);
+	size_t hits = 0;
+	prescan_results(p, count_hits, &hits);
+	CHECK(hits == 3);
+	for (size_t i = 0; i < n; i++)
+		CHECK(is_thread(ids[i]));
+	CHECK(prescan_ids(p, ids, 1) == 1);
+	prescan_free(p);
+	for (size_t i = 0; i < n; i++)
+		CHECK(!is_thread(ids[i]));
 	rules_free(r);
 	drop_tree(&t);
 }
