@@ -48,8 +48,10 @@
  * compiling them costs; a larger file is JIT compiled for before its scan. */
 #define LAZY_JIT_BYTES (64u * 1024)
 
-static const char *const default_exts[] = { ".py",  ".js", ".mjs", ".cjs", ".rb",
-					    ".php", ".pl", ".sh",  NULL };
+/* .pth: site.py executes each line of a .pth file that starts with
+ * "import", before any module of the function is imported. */
+static const char *const default_exts[] = { ".py", ".pth", ".js", ".mjs", ".cjs",
+					    ".rb", ".php", ".pl", ".sh",  NULL };
 
 struct rule {
 	char *id;

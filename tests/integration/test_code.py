@@ -1,6 +1,7 @@
 """Code validation on open: a code file under code.paths that breaks a
 rule is refused before the interpreter reads it (its top-level code never
 runs); the file handed to the interpreter is the one that was scanned."""
+import base64
 import contextlib
 import json
 import os
@@ -54,6 +55,28 @@ def test_flagged_module_refused_clean_one_imports(run_fnguard, tmp_path, kernel_
     ev = res.one("code", action="deny")
     assert ev["path"] == str(app / "bad.py") and ev["line"] == 3, ev
     assert ev["rule"].startswith("code_protect.txt:"), ev
+
+
+def test_pth_file_is_code(run_fnguard, tmp_path, kernel_tier):
+    """site.py executes the `import` lines of a .pth file in a site
+    directory at start-up, before any module is imported: a .pth under the
+    code paths is judged like a module. A flagged one is refused (site.py
+    passes over a .pth it cannot open) and its line never runs; a clean one
+    still does. Default packs: only their high and critical rules enforce."""
+    site = tmp_path / "site"
+    site.mkdir()
+    marker = tmp_path / "PTH_RAN"
+    payload = base64.b64encode(f"open({str(marker)!r}, 'w').write('ran')".encode()).decode()
+    (site / "evil.pth").write_text(f"import base64; exec(base64.b64decode({payload!r}))\n")
+    (site / "fine.pth").write_text("import os; os.environ['FINE_PTH'] = 'yes'\n")
+    src = (f"import os, site; site.addsitedir({str(site)!r}); "
+           "print('fine', os.environ.get('FINE_PTH'))")
+    res = run_fnguard(f"version: 1\ncode:\n  paths: [{site}]\n  action: deny\n", [PY, "-c", src])
+    assert res.returncode == 0, res.dump()
+    assert not marker.exists(), "the flagged .pth line ran"
+    assert "fine yes" in res.stdout, res.dump()
+    ev = res.one("code", action="deny")
+    assert ev["path"] == str(site / "evil.pth") and ev["rule"] == "py-exec-decoded", ev
 
 
 def test_kill_mode(run_fnguard, tmp_path, kernel_tier):

@@ -183,7 +183,7 @@ EXEC_CASES = [
     "test_no_process_outlives_fnguard", "test_no_exec_section_allows_everything",
 ]
 CODE_CASES = [
-    "test_flagged_module_refused_clean_one_imports", "test_kill_mode",
+    "test_flagged_module_refused_clean_one_imports", "test_kill_mode", "test_pth_file_is_code",
     "test_code_written_at_run_time_is_scanned", "test_pyc_cannot_stand_in_for_a_swapped_source",
     "test_node_require_of_flagged_file", "test_default_packs_refuse_a_reverse_shell",
     "test_a_pack_named_explicitly_enforces_every_rule",

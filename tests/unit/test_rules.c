@@ -161,6 +161,7 @@ UNIT_SUITE(rules_order_ext_stop_jit)
 	CHECK(rules_count(r) == 3);
 
 	CHECK(rules_is_code_file("/var/task/h.py"));
+	CHECK(rules_is_code_file("/usr/lib/python3/dist-packages/x.pth"));
 	CHECK(rules_is_code_file("x.cjs") && rules_is_code_file("a.b/run.sh"));
 	CHECK(!rules_is_code_file("x.pyc") && !rules_is_code_file("/a.py/README"));
 	CHECK(!rules_is_code_file(".sh") && !rules_is_code_file(NULL));
