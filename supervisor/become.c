@@ -85,14 +85,14 @@ int become(pid_t tid, bool paths, struct as_task *st)
 	 * effective capabilities until unbecome restores it). */
 	/* Real ids too: the kernel stamps them on messages a receiver with
 	 * SO_PASSCRED gets. The saved ids stay ours (0), to come back. */
-	if (setgroups((size_t)id.ngroups, id.groups) < 0 ||
+	if (syscall(SYS_setgroups, (size_t)id.ngroups, id.groups) < 0 ||
 	    syscall(SYS_setresgid, id.rgid, id.egid, -1) < 0)
 		return -errno;
-	setfsgid(id.fsgid);
+	(void)syscall(SYS_setfsgid, id.fsgid);
 	if (syscall(SYS_setresuid, id.ruid, id.euid, -1) < 0)
 		return -errno;
 	if (id.fsuid != id.euid)
-		setfsuid(id.fsuid);
+		(void)syscall(SYS_setfsuid, id.fsuid);
 	/* No more than the task may use: a root euid kept all of ours. */
 	struct __user_cap_data_struct d[2];
 	memcpy(d, st->caps, sizeof d);
@@ -111,7 +111,7 @@ void unbecome(struct as_task *st)
 		(void)!syscall(SYS_capset, &h, st->caps);
 		(void)!syscall(SYS_setresgid, st->rgid, st->egid, -1);
 		if (st->ngroups >= 0)
-			setgroups((size_t)st->ngroups, st->groups);
+			(void)!syscall(SYS_setgroups, (size_t)st->ngroups, st->groups);
 	}
 	if (st->cwd >= 0) {
 		(void)!fchdir(st->cwd);

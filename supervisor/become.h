@@ -28,8 +28,11 @@ struct as_task {
 /* Takes on tid's identity (when we are root: nothing to take on
  * otherwise) and, with paths (unix sockets; netlink has none), its cwd.
  * 0 or -errno. Always call unbecome() afterwards, whatever this
- * returned. The supervisor is single-threaded: the raw set*id and capset
- * calls change only this thread. */
+ * returned. Every id call is a raw system call, which changes only the
+ * calling thread: glibc's setgroups() (and the other set*id wrappers)
+ * would signal every other thread (the pre-launch scan's) to change it
+ * there too, slowly and to the wrong effect. The cwd, with paths, is the
+ * whole process's: the scan threads use only absolute paths. */
 int become(pid_t tid, bool paths, struct as_task *st);
 void unbecome(struct as_task *st);
 

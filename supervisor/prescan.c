@@ -117,6 +117,10 @@ static void walk_all(struct prescan *p)
 
 	for (size_t i = 0; i < p->n_roots; i++) {
 		char *const one[] = { p->roots[i], NULL };
+		/* A root that did not resolve (it does not exist) may be
+		 * relative: the cwd is the supervisor's to change (become.h). */
+		if (p->roots[i][0] != '/')
+			continue;
 		if (sup_walk(one, false, &ops, p) == -ECANCELED)
 			break;
 	}
