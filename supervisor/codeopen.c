@@ -133,7 +133,11 @@ int sup_code_open(struct sup *s, char *err, size_t errlen)
 		rc = dir ? rules_load_dir(c->rules, dir, &d) : -ENOENT;
 	}
 	if (rc < 0 || d.n) {
-		snprintf(err, errlen, "code rules: %s", d.n ? d.v[0].msg : strerror(-rc));
+		if (d.n && d.v[0].file)
+			snprintf(err, errlen, "%s:%d:%d: %s", d.v[0].file, d.v[0].line, d.v[0].col,
+				 d.v[0].msg);
+		else
+			snprintf(err, errlen, "code rules: %s", d.n ? d.v[0].msg : strerror(-rc));
 		pol_diags_clear(&d);
 		free(d.v);
 		sup_code_free(c);

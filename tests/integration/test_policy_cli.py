@@ -176,3 +176,20 @@ def test_events_rule_file_that_does_not_load_is_fatal(run_fnguard, tmp_path):
     assert res.returncode == 125, res.dump()
     assert not marker.exists()
     assert "missing_in_protect.txt" in res.stderr and "Hint:" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("tier", ["kernel", "preload"])
+def test_code_rule_file_that_does_not_compile_is_fatal(run_fnguard, tmp_path, tier):
+    """A code rule file with a broken pattern stops fnguard (125) before the
+    workload runs anything, and says where: FILE:LINE:COL."""
+    rules = tmp_path / "code_protect.txt"
+    rules.write_text("# fine\n.*os\\.system.*\n(unclosed\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    marker = tmp_path / "MARKER"
+    res = run_fnguard(f"version: 1\ncode:\n  paths: [{app}]\n  rule_files: [{rules}]\n",
+                      ["/usr/bin/touch", marker], log=False, tier=tier)
+    assert res.returncode == 125, res.dump()
+    assert not marker.exists(), "the workload ran"
+    assert re.search(re.escape(str(rules)) + r":3:\d+: invalid regex", res.stderr), res.stderr
+    assert "Hint:" in res.stderr, res.stderr
