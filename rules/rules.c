@@ -49,9 +49,13 @@
 #define LAZY_JIT_BYTES (64u * 1024)
 
 /* .pth: site.py executes each line of a .pth file that starts with
- * "import", before any module of the function is imported. */
-static const char *const default_exts[] = { ".py", ".pth", ".js", ".mjs", ".cjs",
-					    ".rb", ".php", ".pl", ".sh",  NULL };
+ * "import", before any module of the function is imported. .ts .mts .cts:
+ * Node runs TypeScript itself since 22.18 (type stripping), and require()
+ * or import of one runs it; declaration files (.d.ts) never run. .pm:
+ * Perl's modules. */
+static const char *const default_exts[] = { ".py",  ".pth", ".js",  ".mjs", ".cjs", ".ts", ".mts",
+					    ".cts", ".rb",  ".php", ".pl",  ".pm",  ".sh", NULL };
+static const char *const declaration_exts[] = { ".d.ts", ".d.mts", ".d.cts", NULL };
 
 struct rule {
 	char *id;
@@ -566,9 +570,21 @@ static bool ext_in(const char *ext, const char *const *list)
 	return false;
 }
 
+static bool ends_in(const char *path, const char *const *suffixes)
+{
+	size_t n = strlen(path);
+
+	for (; *suffixes; suffixes++) {
+		size_t k = strlen(*suffixes);
+		if (n > k && !strcmp(path + n - k, *suffixes) && path[n - k - 1] != '/')
+			return true;
+	}
+	return false;
+}
+
 bool rules_is_code_file(const char *path)
 {
-	return path && ext_in(path_ext(path), default_exts);
+	return path && ext_in(path_ext(path), default_exts) && !ends_in(path, declaration_exts);
 }
 
 const char *const *rules_code_exts(void)

@@ -79,6 +79,30 @@ def test_pth_file_is_code(run_fnguard, tmp_path, kernel_tier):
     assert ev["path"] == str(site / "evil.pth") and ev["rule"] == "py-exec-decoded", ev
 
 
+@pytest.mark.parametrize("name,judged", [("evil.ts", True), ("evil.mts", True),
+                                         ("evil.cts", True), ("Evil.pm", True),
+                                         ("evil.d.ts", False)])
+def test_typescript_and_perl_modules_are_code(run_fnguard, tmp_path, kernel_tier, name, judged):
+    """Node runs .ts/.mts/.cts itself (type stripping, 22.18+) and Perl loads
+    .pm modules: both are judged like any code file. A TypeScript
+    declaration file (.d.ts) never runs and is not."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / name).write_text("import os\nos.system('id')\n")
+    src = f"""
+try:
+    open({str(app / name)!r}).read()
+    print("read")
+except PermissionError:
+    print("refused")
+"""
+    res = run_fnguard(policy(app), [PY, "-c", src])
+    assert res.returncode == 0, res.dump()
+    assert ("refused" if judged else "read") in res.stdout, res.dump()
+    denied = res.of("code", action="deny")
+    assert [e["path"] for e in denied] == ([str(app / name)] if judged else []), res.dump()
+
+
 def test_kill_mode(run_fnguard, tmp_path, kernel_tier):
     app, marker, main = layout(tmp_path)
     res = run_fnguard(policy(app, "kill"), [PY, main])

@@ -162,6 +162,11 @@ UNIT_SUITE(rules_order_ext_stop_jit)
 
 	CHECK(rules_is_code_file("/var/task/h.py"));
 	CHECK(rules_is_code_file("/usr/lib/python3/dist-packages/x.pth"));
+	CHECK(rules_is_code_file("h.ts") && rules_is_code_file("h.mts") &&
+	      rules_is_code_file("h.cts"));
+	CHECK(rules_is_code_file("/usr/share/perl5/File/Temp.pm"));
+	CHECK(!rules_is_code_file("node_modules/x/index.d.ts") && !rules_is_code_file("a.d.mts"));
+	CHECK(!rules_is_code_file("a.d.cts") && rules_is_code_file("/a/.d.ts"));
 	CHECK(rules_is_code_file("x.cjs") && rules_is_code_file("a.b/run.sh"));
 	CHECK(!rules_is_code_file("x.pyc") && !rules_is_code_file("/a.py/README"));
 	CHECK(!rules_is_code_file(".sh") && !rules_is_code_file(NULL));
