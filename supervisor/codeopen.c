@@ -773,8 +773,3 @@ size_t sup_code_prescan(struct sup *s)
 	}
 	return c->findings;
 }
-
-size_t sup_code_thread_ids(struct sup_code *c, pid_t *out, size_t max)
-{
-	return c ? prescan_ids(c->pre, out, max) : 0;
-}

@@ -11,7 +11,10 @@ struct sup;
 struct sup_code;
 
 /* Compiles the policy's rules (the shipped packs when it names none) and
- * resolves code.paths into s->code. 0 or -errno with err set. */
+ * resolves code.paths into s->code. Starts the pre-launch scan's threads,
+ * which live until sup_code_free(): call it before the filter is built,
+ * which must name every thread of ours (filter.h). 0 or -errno with err
+ * set. */
 int sup_code_open(struct sup *s, char *err, size_t errlen);
 void sup_code_free(struct sup_code *c); /* accepts NULL */
 
@@ -33,11 +36,6 @@ size_t sup_code_prescan(struct sup *s);
  * wait for (it ran, or runs in the caller: call sup_code_prescan() then).
  * Accepts NULL. */
 int sup_code_prescan_fd(const struct sup_code *c);
-
-/* The kernel ids of the threads sup_code_open() started, which live
- * until sup_code_free(): the filter must protect them like the
- * supervisor's pid (filter.h). At most max into out; their count. */
-size_t sup_code_thread_ids(struct sup_code *c, pid_t *out, size_t max);
 
 /* An open/openat/openat2 notification. *answered is set when the
  * notification was answered here (the file handed over with ADDFD+SEND):

@@ -29,9 +29,6 @@ struct sup_pool {
 	void *ctx;
 	pthread_t tid[SUP_POOL_MAX_THREADS];
 	unsigned n_threads;
-	pid_t ids[SUP_POOL_MAX_THREADS]; /* kernel thread ids, once each worker has said */
-	unsigned n_ids;
-	pthread_cond_t ids_cv;
 };
 
 struct worker_arg {
@@ -72,9 +69,6 @@ static void *worker_main(void *arg)
 
 	free(wa);
 	pthread_mutex_lock(&p->mu);
-	p->ids[index] = gettid();
-	p->n_ids++;
-	pthread_cond_signal(&p->ids_cv);
 	for (;;) {
 		if (work_one(p, index))
 			continue;
@@ -147,7 +141,6 @@ struct sup_pool *sup_pool_new(unsigned workers, size_t item_size, size_t window,
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
-	pthread_cond_init(&p->ids_cv, NULL);
 	start_threads(p, workers);
 	return p;
 }
@@ -216,19 +209,6 @@ void sup_pool_push(struct sup_pool *p, bool ready)
 		hand_back(p);
 }
 
-size_t sup_pool_ids(struct sup_pool *p, pid_t *out, size_t max)
-{
-	size_t n = 0;
-
-	pthread_mutex_lock(&p->mu);
-	while (p->n_ids < p->n_threads)
-		pthread_cond_wait(&p->ids_cv, &p->mu);
-	for (; n < p->n_ids && n < max; n++)
-		out[n] = p->ids[n];
-	pthread_mutex_unlock(&p->mu);
-	return n;
-}
-
 void sup_pool_drain(struct sup_pool *p)
 {
 	while (p && p->head != p->tail)
@@ -248,7 +228,6 @@ void sup_pool_finish(struct sup_pool *p)
 		pthread_join(p->tid[i], NULL);
 	pthread_cond_destroy(&p->work_cv);
 	pthread_cond_destroy(&p->done_cv);
-	pthread_cond_destroy(&p->ids_cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p->slots);
 	free(p->ready);

@@ -8,7 +8,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
 
 /* More threads than this gain nothing on one tree: the walk and the
  * in-order hand-back run on one thread. */
@@ -45,11 +44,6 @@ void *sup_pool_slot(struct sup_pool *p);
 
 /* Queues the slot's item; ready: it needs no work, only done in turn. */
 void sup_pool_push(struct sup_pool *p, bool ready);
-
-/* The kernel thread ids of the workers (at most max into out), once each
- * has started; their count. The supervisor's filter protects them as it
- * protects its own pid (filter.h). */
-size_t sup_pool_ids(struct sup_pool *p, pid_t *out, size_t max);
 
 /* Hands back every item in turn; the workers stay, waiting for more.
  * Accepts NULL. */

@@ -6,10 +6,10 @@
  * slot per walked file, so they come back in walk order whatever thread
  * made them; only prescan_results() hands them to the supervisor.
  *
- * Every thread is made before the workload exists and lives as long as
- * the supervisor: the filter refuses signals and scheduling calls aimed at
- * their ids (prescan_ids), and an id must not be freed for a workload
- * process to take while the filter still names it. */
+ * Every thread is made by prescan_start(), before the workload exists,
+ * and lives as long as the supervisor: the filter refuses signals and
+ * scheduling calls aimed at any of our threads' ids, and an id must not be
+ * freed for a workload process to take while the filter still names it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -65,7 +65,6 @@ struct prescan {
 	bool go;     /* the rules (or none: stop) were given */
 	bool judged; /* every result is in */
 	bool quit;   /* prescan_free(): the thread may end */
-	pid_t id;    /* the scan thread's, once it runs */
 	atomic_bool stop;
 	int done_fd; /* eventfd: written once every result is in */
 
@@ -253,10 +252,6 @@ static void *scan_main(void *arg)
 {
 	struct prescan *p = arg;
 
-	pthread_mutex_lock(&p->mu);
-	p->id = gettid();
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
 	walk_all(p);
 	pthread_mutex_lock(&p->mu);
 	while (!p->go)
@@ -306,20 +301,6 @@ struct prescan *prescan_start(char *const *roots, size_t n)
 		p->done_fd = -1;
 	}
 	return p;
-}
-
-size_t prescan_ids(struct prescan *p, pid_t *out, size_t max)
-{
-	size_t n = 0;
-
-	if (!p || !p->threaded || !max)
-		return 0;
-	pthread_mutex_lock(&p->mu);
-	while (!p->id)
-		pthread_cond_wait(&p->cv, &p->mu);
-	out[n++] = p->id;
-	pthread_mutex_unlock(&p->mu);
-	return n + (p->pool ? sup_pool_ids(p->pool, out + n, max - n) : 0);
 }
 
 void prescan_go(struct prescan *p, const struct rules *rules, bool packs, const struct vcache *vc)

@@ -7,8 +7,8 @@
  * verdicts it keeps and the lines it logs stay on that one thread.
  *
  * Its threads are all made by prescan_start() and live until
- * prescan_free(): the supervisor's filter protects their ids, which it
- * needs before the workload exists (prescan_ids).
+ * prescan_free(): the supervisor's filter, built after it, names their
+ * ids (run.c).
  *
  * Ownership: roots, rules and vc are borrowed and must outlive
  * prescan_free(); results handed to the callback live until it returns. */
@@ -49,10 +49,6 @@ struct prescan_file {
  * read. NULL when out of memory. Without a thread the whole scan runs
  * inside prescan_go(). */
 struct prescan *prescan_start(char *const *roots, size_t n);
-
-/* The kernel ids of the scan's threads (at most max into out); their
- * count, 0 without threads. */
-size_t prescan_ids(struct prescan *p, pid_t *out, size_t max);
 
 /* What to judge with, once the rules are compiled: the walked files are
  * then named by vc (may be NULL), read and scanned with rules. packs:

@@ -536,17 +536,23 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		l.cgroup_dir = bpfnet_dir_fd(s->bpf);
 		l.cgroup_procs = bpfnet_procs_fd(s->bpf);
 	}
-	/* Before the filter: the threads of the pre-launch scan start here,
-	 * and the filter names their ids. */
+	/* Before the filter: the threads of the pre-launch scan start here
+	 * (and live as long as we do), and the filter names every thread. */
 	if (s->pol->code.present && sup_code_open(s, err, sizeof err) < 0) {
 		die_hint(err, "fnguard check POLICY shows every problem with the code rules");
 		return SUP_EXIT_FAILURE;
 	}
 	pid_t thread_ids[1 + SUP_POOL_MAX_THREADS];
-	size_t n_thread_ids = sup_code_thread_ids(s->code, thread_ids, ARRAY_SIZE(thread_ids));
+	ssize_t n_thread_ids = sys_other_threads(thread_ids, ARRAY_SIZE(thread_ids));
+	if (n_thread_ids < 0 || (size_t)n_thread_ids > ARRAY_SIZE(thread_ids)) {
+		/* A thread the filter cannot name could be signalled. */
+		die_hint("cannot list fnguard's own threads in /proc/self/task",
+			 "fnguard needs /proc mounted");
+		return SUP_EXIT_FAILURE;
+	}
 	struct sup_filter_opts fo = {
 		.thread_ids = thread_ids,
-		.n_thread_ids = n_thread_ids,
+		.n_thread_ids = (size_t)n_thread_ids,
 		.supervisor_pid = s->self,
 		.supervisor_pgid = getpgrp(),
 		.net = s->pol->network.present,

@@ -2,11 +2,14 @@
 
 #include "cleanup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 /* One pread that made progress: bytes read, -EIO at end of data (an
  * unmapped address), or -errno. */
@@ -197,6 +200,26 @@ int sys_poke(pid_t pid, uint64_t addr, const void *buf, size_t len)
 	struct iovec local = { (void *)(uintptr_t)buf, len };
 	struct iovec remote = { (void *)(uintptr_t)addr, len };
 	return sys_pokev(pid, &local, &remote, 1);
+}
+
+ssize_t sys_other_threads(pid_t *out, size_t max)
+{
+	DIR *d = opendir("/proc/self/task");
+	pid_t self = gettid();
+	size_t n = 0;
+
+	if (!d)
+		return -errno;
+	for (struct dirent *e; (e = readdir(d));) {
+		pid_t id = (pid_t)atoi(e->d_name);
+		if (id <= 0 || id == self)
+			continue;
+		if (n < max)
+			out[n] = id;
+		n++;
+	}
+	closedir(d);
+	return (ssize_t)n;
 }
 
 pid_t sys_tgid_of(pid_t tid)

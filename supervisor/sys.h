@@ -86,4 +86,10 @@ bool sys_signal_pending(pid_t tid);
 /* The thread group of a task, from /proc; -1 when it is gone. */
 pid_t sys_tgid_of(pid_t tid);
 
+/* The ids of this process's threads other than the calling one, from
+ * /proc/self/task: a thread is listed from its clone on, whether it has
+ * run yet or not. At most max into out; returns how many there are (more
+ * than max: not all were written), or -errno. */
+ssize_t sys_other_threads(pid_t *out, size_t max);
+
 #endif
