@@ -222,8 +222,11 @@ static void judge_all(struct prescan *p)
 		p->pool = sup_pool_new(0, sizeof(struct item), PRESCAN_WINDOW, work, done, p);
 	p->n_w = sup_pool_threads(p->pool) + 1; /* the pushing thread works too */
 	p->w = calloc(p->n_w, sizeof *p->w);
-	if (!p->res || !p->w || !p->pool)
+	if (!p->res || !p->w || !p->pool) {
+		free(p->w);
+		p->w = NULL;
 		return; /* out of memory: everything is judged when opened */
+	}
 	for (size_t i = 0; i < p->n_kept; i++) {
 		struct result *r = &p->res[i];
 
