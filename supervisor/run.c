@@ -543,9 +543,10 @@ static int supervise(struct sup *s, const struct run_opts *o, const char *cmd_pa
 		return SUP_EXIT_FAILURE;
 	}
 	pid_t thread_ids[1 + SUP_POOL_MAX_THREADS];
-	ssize_t n_thread_ids = sys_other_threads(thread_ids, ARRAY_SIZE(thread_ids));
+	ssize_t n_thread_ids = preload ? 0 : sys_other_threads(thread_ids, ARRAY_SIZE(thread_ids));
 	if (n_thread_ids < 0 || (size_t)n_thread_ids > ARRAY_SIZE(thread_ids)) {
-		/* A thread the filter cannot name could be signalled. */
+		/* A thread the filter cannot name could be signalled. The
+		 * preload tier has no filter to name them in. */
 		die_hint("cannot list fnguard's own threads in /proc/self/task",
 			 "fnguard needs /proc mounted");
 		return SUP_EXIT_FAILURE;
