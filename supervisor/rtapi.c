@@ -24,7 +24,7 @@
 #define RT_PREFIX     "/2018-06-01/runtime/invocation/"
 #define RT_INIT_ERROR "/2018-06-01/runtime/init/error"
 
-enum kind { K_OTHER, K_NEXT, K_RESPONSE, K_ERROR };
+enum kind { K_OTHER, K_NEXT, K_RESPONSE, K_ERROR, K_INIT_ERROR };
 enum state { S_IDLE, S_UPSTREAM, S_ERRPOST };
 
 struct bytes {
@@ -253,6 +253,8 @@ static enum kind classify(const struct http_msg *m, char *rid, size_t ridlen)
 	rid[0] = 0;
 	if (strcmp(m->method, "GET") == 0 && strcmp(t, RT_PREFIX "next") == 0)
 		return K_NEXT;
+	if (strcmp(m->method, "POST") == 0 && strcmp(t, RT_INIT_ERROR) == 0)
+		return K_INIT_ERROR;
 	if (strcmp(m->method, "POST") != 0 || strncmp(t, RT_PREFIX, strlen(RT_PREFIX)) != 0)
 		return K_OTHER;
 	const char *id = t + strlen(RT_PREFIX), *slash = strchr(id, '/');
@@ -289,7 +291,6 @@ static int queue_msg(struct bytes *out, const struct http_msg *m)
 	return rc;
 }
 
-/* The error the real API gets for a rejected event or response. */
 /* The error posted to target (an invocation's, or the init error) in
  * place of what the runtime sent. */
 static void security_error_to(struct http_msg *m, const char *target, const char *reason)
@@ -315,6 +316,7 @@ static void security_error_to(struct http_msg *m, const char *target, const char
 	http_set_body(m, body, strlen(body));
 }
 
+/* The error the real API gets for a rejected event or response. */
 static void security_error(struct http_msg *m, const char *rid, const char *reason)
 {
 	char target[256];
@@ -392,19 +394,19 @@ static void got_request(struct rtapi *r, struct conn *c)
 	c->kind = classify(&c->req, rid, sizeof rid);
 	/* What reaches the caller: a response, and an error's message (a
 	 * function could put a secret there as well), the init error too. */
-	bool init_error = strcmp(c->req.method, "POST") == 0 && c->req.target &&
-			  strcmp(c->req.target, RT_INIT_ERROR) == 0;
-	if ((c->kind == K_RESPONSE || c->kind == K_ERROR || init_error) && r->hooks.response)
+	if ((c->kind == K_RESPONSE || c->kind == K_ERROR || c->kind == K_INIT_ERROR) &&
+	    r->hooks.response)
 		r->hooks.response(r->hooks.arg, rid, c->req.body ? c->req.body : "",
 				  c->req.body_len, &v);
 	if (v.reject) {
 		bool keep = c->req.keep_alive;
-		if (init_error)
+		if (c->kind == K_INIT_ERROR) {
 			security_error_to(&c->req, RT_INIT_ERROR, v.reason);
-		else
+		} else {
 			security_error(&c->req, rid, v.reason);
+			c->kind = K_ERROR;
+		}
 		c->req.keep_alive = keep;
-		c->kind = init_error ? K_OTHER : K_ERROR;
 	}
 	forward_request(r, c);
 }
