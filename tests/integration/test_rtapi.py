@@ -310,6 +310,23 @@ def test_secret_behind_a_nul_byte_is_caught(function, tmp_path):
     assert len([e for e in log_events(log) if e["event"] == "response"]) == 2
 
 
+def test_secret_in_the_init_error_is_caught(function, tmp_path):
+    """The init error's message reaches the caller as well (the emulator
+    fails the invocation under way with it): a secret in it is replaced by
+    the Security.Violation error, posted to the init error endpoint."""
+    f, log = under_fnguard(function, tmp_path,
+                           policy="version: 1\nresponses:\n  secrets: env\n  action: deny\n",
+                           env={"AWS_SECRET_ACCESS_KEY": SECRET})
+    status, _, body = f.invoke({"do": "raw", "method": "POST",
+                                "path": "/2018-06-01/runtime/init/error",
+                                "body": '{"errorType": "x", "errorMessage": "{secret}"}'})
+    assert SECRET.encode() not in body, "the secret left in the init error"
+    assert json.loads(body)["errorType"] == "Security.Violation", body
+    resp = [e for e in log_events(log) if e["event"] == "response"]
+    assert resp and resp[0]["rule"] == "secrets: env", resp
+    assert SECRET not in log.read_text(), "the secret is in the log"
+
+
 def test_audit_lets_it_through_and_kill_ends_the_workload(function, tmp_path):
     f, log = inspected(function, tmp_path, action="log")
     status, headers, body = f.invoke(s3("../../etc/shadow"))
