@@ -457,14 +457,6 @@ static bool out_of_reach(const struct sup_code *c, pid_t tid, const struct stat 
 	return trust_not_writable_by(st, *uid);
 }
 
-/* A .pyc may be read when nothing the workload could have written is in
- * it: neither the .pyc nor its directory is writable by it (it is not
- * root and owns neither, or they are on a read-only mount), and the
- * source it stands for (dir/__pycache__/m.TAG.pyc for dir/m.py) scans
- * clean. A header check cannot do this: a forged .pyc carries whatever
- * source size, mtime or hash it likes. Otherwise refusing it makes
- * CPython compile the scanned source (measured: ~6x slower for an
- * import-heavy start). */
 /* trust_name_fixed() for the file just opened, asked once per open
  * (*fixed: -1 until then): a .pyc's trust and the choice to let the
  * task's own open go on both need it. */
@@ -476,6 +468,14 @@ static bool name_fixed(const struct sup_code *c, const char *real, const struct 
 	return *fixed;
 }
 
+/* A .pyc may be read when nothing the workload could have written is in
+ * it: neither the .pyc nor its directory is writable by it (it is not
+ * root and owns neither, or they are on a read-only mount), and the
+ * source it stands for (dir/__pycache__/m.TAG.pyc for dir/m.py) scans
+ * clean. A header check cannot do this: a forged .pyc carries whatever
+ * source size, mtime or hash it likes. Otherwise refusing it makes
+ * CPython compile the scanned source (measured: ~6x slower for an
+ * import-heavy start). */
 static bool pyc_usable(struct sup *s, pid_t tid, const struct stat *st, const char *real,
 		       int *fixed)
 {

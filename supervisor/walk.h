@@ -3,8 +3,6 @@
 #define FNG_WALK_H
 
 #include <stdbool.h>
-#include <stddef.h>
-#include <sys/stat.h>
 
 struct sup_walk_ops {
 	/* A regular file; named: it is one of the roots. false stops the walk. */
