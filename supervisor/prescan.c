@@ -76,7 +76,9 @@ struct prescan {
 /* The pool's item: which file. */
 struct item {
 	size_t i;
-	bool rescan; /* read by a worker, to be scanned by the pushing thread */
+	/* Hashed by a worker and not in the verdict cache: the pushing
+	 * thread reads it again and scans it, without hashing it again. */
+	bool rescan;
 };
 
 static bool walk_file(void *arg, const char *path, bool named)
@@ -175,7 +177,7 @@ static void work(void *ctx, unsigned worker, void *item)
 	ssize_t n = pread(fd, w->buf, want, 0);
 	if (n < 0)
 		return;
-	if (p->vc) {
+	if (p->vc && !it->rescan) {
 		unsigned char sha[VCACHE_SHA_LEN];
 		vcache_sha(w->buf, (size_t)n, sha);
 		if (vcache_has_content(p->vc, sha)) {
@@ -206,10 +208,8 @@ static void done(void *ctx, void *item)
 	struct prescan *p = ctx;
 	struct item *it = item;
 
-	if (it->rescan) {
-		it->rescan = false;
+	if (it->rescan)
 		work(ctx, p->n_w - 1, item);
-	}
 }
 
 /* Judges every kept file, in the calling thread with the pool's workers
