@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "become.h"
 #include "cleanup.h"
 #include "codeopen.h"
@@ -34,7 +35,13 @@ struct verdict {
 	off_t size;
 	struct timespec mtime, ctime;
 	bool clean;
+	/* An archive (archive.h) holding bytecode: usable only where the
+	 * workload could not have written it, decided per open. */
+	bool has_pyc;
 	char rule[128];
+	/* In an archive: the member the rule matched in, or (code.archive,
+	 * code.size) what could not be read. */
+	char member[200];
 	size_t line, col;
 };
 
@@ -186,6 +193,13 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* The names an open is judged by: code files, bytecode caches, and the
+ * archives Python imports from. */
+static bool judged_name(const char *path)
+{
+	return rules_is_code_file(path) || ends_with(path, ".pyc") || arch_is_archive(path);
+}
+
 struct first_hit {
 	const struct sup_code *c;
 	struct verdict *v;
@@ -331,17 +345,115 @@ static const struct verdict *judge(struct sup_code *c, int fd, const char *real)
 	return fstat(fd, &st) < 0 ? NULL : judge_st(c, fd, real, &st);
 }
 
+struct member_judge {
+	struct sup_code *c;
+	struct verdict *v;
+	const char *real;
+	bool failed;
+};
+
+/* One .py member, judged as the file zipimport would make of it
+ * (ARCHIVE/MEMBER: the name its tracebacks show). */
+static bool judge_member(void *arg, const struct arch_member *m)
+{
+	struct member_judge *j = arg;
+	char path[PATH_MAX + ARCH_NAME_MAX + 2];
+	struct first_hit h = { j->c, j->v };
+
+	snprintf(path, sizeof path, "%s/%s", j->real, m->name);
+	if (rules_scan(j->c->rules, path, m->data, m->len, on_finding, &h) < 0) {
+		j->failed = true;
+		return false;
+	}
+	if (j->v->clean)
+		return true;
+	snprintf(j->v->member, sizeof j->v->member, "%s", m->name);
+	return false;
+}
+
+static void flag(struct verdict *v, const char *rule, const char *member)
+{
+	v->clean = false;
+	snprintf(v->rule, sizeof v->rule, "%s", rule);
+	snprintf(v->member, sizeof v->member, "%s", member);
+}
+
+/* The verdict for the archive open as fd (archive.h), read whole into a
+ * private copy and cached by identity like a file's. One that cannot be
+ * read whole, or holds bytecode with no source beside it, is refused:
+ * nothing in it could be judged. Verdict caches name no archive (`scan
+ * --write-cache` leaves them out): its bytecode is a question of who
+ * could write it, asked on every open. */
+static const struct verdict *judge_archive(struct sup_code *c, int fd, const char *real,
+					   const struct stat *st)
+{
+	struct verdict *v = lookup(c, st);
+	struct arch_info info;
+	char why[256];
+
+	if (v)
+		return v;
+	if (!(v = cache_slot(c, st)))
+		return NULL;
+	if (st->st_size > (off_t)ARCH_MAX_SIZE) {
+		snprintf(why, sizeof why, "larger than %u MiB", ARCH_MAX_SIZE >> 20);
+		flag(v, "code.size", why);
+		return cache_commit(c) ? v : NULL;
+	}
+	_cleanup_free_ char *buf = malloc((size_t)st->st_size + 1);
+	ssize_t n = buf ? pread(fd, buf, (size_t)st->st_size, 0) : -1;
+	if (n < 0)
+		return NULL;
+	struct member_judge j = { c, v, real, false };
+	int rc = arch_members(buf, (size_t)n, judge_member, &j, &info, why, sizeof why);
+	if (j.failed || rc == -ENOMEM)
+		return NULL; /* could not judge: fail closed, nothing kept */
+	if (rc == -EINVAL || rc == -EFBIG)
+		flag(v, rc == -EFBIG ? "code.size" : "code.archive", why);
+	else if (v->clean && info.sourceless[0])
+		flag(v, "code.bytecode", info.sourceless);
+	v->has_pyc = info.n_pyc > 0;
+	return cache_commit(c) ? v : NULL;
+}
+
+/* A refused file; in an archive, the member named as zipimport's
+ * tracebacks name it (ARCHIVE/MEMBER), or what made the archive
+ * unjudgeable said in the reason. */
 static void log_code(struct sup *s, pid_t tid, const char *action, const char *path,
 		     const struct verdict *v)
 {
+	char where[PATH_MAX + sizeof v->member + 1], reason[512];
+	/* code.archive, and code.size for an archive: member says why. */
+	bool why =
+		v->member[0] && (!strcmp(v->rule, "code.archive") || !strcmp(v->rule, "code.size"));
+
+	snprintf(where, sizeof where, "%s%s%s", path, v->member[0] && !why ? "/" : "",
+		 v->member[0] && !why ? v->member : "");
+	if (why)
+		snprintf(reason, sizeof reason,
+			 "an archive Python imports from that cannot be judged whole (%s): "
+			 "refused before it is read",
+			 v->member);
+	else if (!strcmp(v->rule, "code.bytecode"))
+		snprintf(reason, sizeof reason,
+			 "bytecode in an archive with no source beside it: zipimport would run "
+			 "it unjudged, so the archive is refused");
+	else if (!strcmp(v->rule, "code.archive-bytecode"))
+		snprintf(reason, sizeof reason,
+			 "an archive holding bytecode the workload could have written (zipimport "
+			 "prefers it to the scanned source): refused; ship it read-only or "
+			 "owned by another user, or without .pyc members");
+	else
+		snprintf(reason, sizeof reason,
+			 "code file breaks a rule: refused before it is read");
 	cJSON *ev = sup_event(s, "code", action, tid);
 	if (!ev)
 		return;
-	cJSON_AddStringToObject(ev, "path", path);
+	cJSON_AddStringToObject(ev, "path", where);
 	cJSON_AddNumberToObject(ev, "line", (double)v->line);
 	cJSON_AddNumberToObject(ev, "col", (double)v->col);
 	cJSON_AddStringToObject(ev, "rule", v->rule);
-	cJSON_AddStringToObject(ev, "reason", "code file breaks a rule: refused before it is read");
+	cJSON_AddStringToObject(ev, "reason", reason);
 	log_emit(s->log, ev);
 }
 
@@ -468,6 +580,28 @@ static bool name_fixed(const struct sup_code *c, const char *real, const struct 
 	return *fixed;
 }
 
+/* Whether the workload could neither have written the file real names
+ * nor replaced it in its directory: both are out of its reach (see
+ * out_of_reach()). Known directories first (trust.h keeps their
+ * answers). */
+static bool unwritable_by_task(struct sup *s, pid_t tid, const struct stat *st, const char *real,
+			       int *fixed)
+{
+	struct stat dst;
+	char dir[PATH_MAX];
+	long uid = -2;
+
+	if (name_fixed(s->code, real, st, fixed))
+		return true;
+	snprintf(dir, sizeof dir, "%s", real);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return false;
+	slash[slash == dir] = 0; /* "/x" -> "/" */
+	return out_of_reach(s->code, tid, st, real, &uid) && stat(dir, &dst) == 0 &&
+	       out_of_reach(s->code, tid, &dst, dir, &uid);
+}
+
 /* A .pyc may be read when nothing the workload could have written is in
  * it: neither the .pyc nor its directory is writable by it (it is not
  * root and owns neither, or they are on a read-only mount), and the
@@ -479,20 +613,16 @@ static bool name_fixed(const struct sup_code *c, const char *real, const struct 
 static bool pyc_usable(struct sup *s, pid_t tid, const struct stat *st, const char *real,
 		       int *fixed)
 {
-	struct stat dst, sst;
+	struct stat sst;
 	char dir[PATH_MAX], src[PATH_MAX];
-	long uid = -2;
 
+	if (!unwritable_by_task(s, tid, st, real, fixed))
+		return false;
 	snprintf(dir, sizeof dir, "%s", real);
 	char *slash = strrchr(dir, '/');
 	if (!slash)
 		return false;
 	*slash = 0;
-	/* Known directories first (trust.h keeps their answers). */
-	if (!name_fixed(s->code, real, st, fixed) &&
-	    (!out_of_reach(s->code, tid, st, real, &uid) || stat(dir, &dst) < 0 ||
-	     !out_of_reach(s->code, tid, &dst, dir, &uid)))
-		return false;
 	/* dir must be .../__pycache__; the module name ends at the first dot. */
 	char *cache = strrchr(dir, '/');
 	if (!cache || strcmp(cache, "/__pycache__") != 0)
@@ -547,9 +677,24 @@ static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int
 	 * be read: a swapped source cannot hide behind a stale-looking .pyc. */
 	if (ends_with(real, ".pyc"))
 		return pyc_usable(s, tid, st, real, fixed) ? 0 : -EACCES;
-	if (!rules_is_code_file(real))
+	const struct verdict *v;
+	struct verdict pyc_in_reach;
+	if (arch_is_archive(real)) {
+		v = judge_archive(s->code, *fd, real, st);
+		if (v && v->clean && v->has_pyc && !unwritable_by_task(s, tid, st, real, fixed)) {
+			/* zipimport prefers mod.pyc to the scanned mod.py once a
+			 * timestamp matches: bytecode the workload could have
+			 * written is refused with its archive. Per open: who could
+			 * write it is not the archive's contents. */
+			pyc_in_reach = *v;
+			flag(&pyc_in_reach, "code.archive-bytecode", "");
+			v = &pyc_in_reach;
+		}
+	} else if (rules_is_code_file(real)) {
+		v = judge_st(s->code, *fd, real, st);
+	} else {
 		return 0;
-	const struct verdict *v = judge_st(s->code, *fd, real, st);
+	}
 	if (!v)
 		return -EACCES; /* could not scan: fail closed */
 	if (v->clean)
@@ -575,8 +720,7 @@ int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int fl
 	_cleanup_fd_ int fd = -1;
 
 	*out = -1;
-	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY ||
-	    (!rules_is_code_file(path) && !ends_with(path, ".pyc")))
+	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY || !judged_name(path))
 		return SUP_CODE_CONTINUE;
 	/* Nothing is judged before the pre-launch scan's findings are all in
 	 * the log: the workload waits here for them, on its first code file. */
@@ -695,9 +839,8 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		}
 		flags = (int)how.flags;
 	}
-	/* Fast path: only code files and bytecode caches are judged. */
-	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY ||
-	    (!rules_is_code_file(path) && !ends_with(path, ".pyc")))
+	/* Fast path: only code files, bytecode caches and archives are judged. */
+	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY || !judged_name(path))
 		return;
 	if (!sys_notif_valid(s->notify_fd, req->id))
 		return;
@@ -730,10 +873,14 @@ static void prescan_merge(void *arg, const struct prescan_file *f)
 			cache_commit(c);
 		return;
 	}
-	struct verdict *v = cache_slot(c, f->st);
+	/* An archive's verdict is made when it is opened (judge_archive). */
+	struct verdict *v = f->archive ? NULL : cache_slot(c, f->st);
 	for (size_t i = 0; i < f->n_hits; i++) {
 		const struct prescan_hit *h = &f->hits[i];
+		char where[PATH_MAX + ARCH_NAME_MAX + 2];
 
+		snprintf(where, sizeof where, "%s%s%s", f->path, h->member ? "/" : "",
+			 h->member ? h->member : "");
 		c->findings++;
 		if (v && v->clean) {
 			v->clean = false;
@@ -744,7 +891,7 @@ static void prescan_merge(void *arg, const struct prescan_file *f)
 		cJSON *ev = sup_event(s, "code", "audit", s->child);
 		if (!ev)
 			continue;
-		cJSON_AddStringToObject(ev, "path", f->path);
+		cJSON_AddStringToObject(ev, "path", where);
 		cJSON_AddNumberToObject(ev, "line", (double)h->line);
 		cJSON_AddNumberToObject(ev, "col", (double)h->col);
 		cJSON_AddStringToObject(ev, "rule", h->rule_id);

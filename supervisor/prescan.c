@@ -12,6 +12,7 @@
  * freed for a workload process to take while the filter still names it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "cleanup.h"
 #include "pool.h"
 #include "prescan.h"
@@ -34,7 +36,7 @@
 struct result {
 	const char *path; /* borrowed from kept; NULL: not judged (stopped, no memory) */
 	struct stat st;
-	bool known, scanned, oom;
+	bool known, scanned, oom, archive;
 	struct prescan_hit *hits;
 	size_t n_hits, cap_hits;
 };
@@ -88,7 +90,7 @@ static bool walk_file(void *arg, const char *path, bool named)
 	(void)named;
 	if (atomic_load_explicit(&p->stop, memory_order_relaxed))
 		return false;
-	if (!rules_is_code_file(path))
+	if (!rules_is_code_file(path) && !arch_is_archive(path))
 		return true;
 	if (p->n_kept == p->cap_kept) {
 		size_t cap = p->cap_kept ? p->cap_kept * 2 : 256;
@@ -141,7 +143,7 @@ static bool on_hit(void *arg, const struct rules_finding *f)
 		r->hits = v;
 		r->cap_hits = cap;
 	}
-	r->hits[r->n_hits++] = (struct prescan_hit){ f->rule_id, f->line, f->col };
+	r->hits[r->n_hits++] = (struct prescan_hit){ f->rule_id, NULL, f->line, f->col };
 	return true;
 }
 
@@ -149,6 +151,58 @@ static bool on_pack_hit(void *arg, const struct rules_finding *f)
 {
 	/* The shipped packs: only what enforces is a finding. */
 	return !rules_finding_enforces(f, true) || on_hit(arg, f);
+}
+
+struct member_scan {
+	struct prescan *p;
+	struct worker *w;
+	struct result *r;
+	const char *name; /* of the member being scanned */
+};
+
+static bool on_member_hit(void *arg, const struct rules_finding *f)
+{
+	struct member_scan *ms = arg;
+	struct result *r = ms->r;
+
+	if (ms->p->packs && !rules_finding_enforces(f, true))
+		return true;
+	if (!on_hit(r, f))
+		return false;
+	if (!(r->hits[r->n_hits - 1].member = strdup(ms->name))) {
+		r->n_hits--;
+		r->oom = true;
+		return false;
+	}
+	return true;
+}
+
+static bool scan_member(void *arg, const struct arch_member *m)
+{
+	struct member_scan *ms = arg;
+	char path[PATH_MAX + ARCH_NAME_MAX + 2];
+
+	snprintf(path, sizeof path, "%s/%s", ms->r->path, m->name);
+	ms->name = m->name;
+	return rules_scan_with(ms->w->sc, path, m->data, m->len, on_member_hit, ms) >= 0;
+}
+
+/* An archive's .py members (archive.h), each scanned as the file it
+ * would be. One that cannot be read whole is left to its open, which
+ * refuses it. */
+static void scan_archive(struct prescan *p, struct worker *w, struct result *r, size_t n)
+{
+	struct member_scan ms = { p, w, r, NULL };
+	struct arch_info info;
+	char why[256];
+
+	r->archive = true;
+	/* With a verdict cache the workers have no scanner of their own
+	 * (work()): an archive needs one, as no cache names it. */
+	if (!w->sc && !(w->sc = rules_scanner_new(p->rules)))
+		return;
+	int rc = arch_members(w->buf, n, scan_member, &ms, &info, why, sizeof why);
+	r->scanned = rc == 0 || r->oom;
 }
 
 static void work(void *ctx, unsigned worker, void *item)
@@ -164,7 +218,9 @@ static void work(void *ctx, unsigned worker, void *item)
 	if (fd < 0 || fstat(fd, &r->st) < 0)
 		return;
 	/* Larger files are refused when opened; specials are not code. */
-	if (!S_ISREG(r->st.st_mode) || r->st.st_size > (off_t)CODE_MAX_FILE)
+	bool archive = arch_is_archive(r->path);
+	if (!S_ISREG(r->st.st_mode) ||
+	    r->st.st_size > (off_t)(archive ? ARCH_MAX_SIZE : CODE_MAX_FILE))
 		return;
 	size_t want = (size_t)r->st.st_size;
 	if (want + 1 > w->cap) {
@@ -177,6 +233,10 @@ static void work(void *ctx, unsigned worker, void *item)
 	ssize_t n = pread(fd, w->buf, want, 0);
 	if (n < 0)
 		return;
+	if (archive) {
+		scan_archive(p, w, r, (size_t)n);
+		return;
+	}
 	if (p->vc && !it->rescan) {
 		unsigned char sha[VCACHE_SHA_LEN];
 		vcache_sha(w->buf, (size_t)n, sha);
@@ -233,8 +293,8 @@ static void judge_all(struct prescan *p)
 		if (atomic_load_explicit(&p->stop, memory_order_relaxed))
 			break;
 		r->path = p->kept[i];
-		if (p->vc && lstat(r->path, &r->st) == 0 && S_ISREG(r->st.st_mode) &&
-		    vcache_has_file(p->vc, &r->st)) {
+		if (p->vc && !arch_is_archive(r->path) && lstat(r->path, &r->st) == 0 &&
+		    S_ISREG(r->st.st_mode) && vcache_has_file(p->vc, &r->st)) {
 			r->known = true;
 			continue;
 		}
@@ -336,8 +396,11 @@ int prescan_fd(const struct prescan *p)
 
 static void drop_results(struct prescan *p)
 {
-	for (size_t i = 0; p->res && i < p->n_kept; i++)
+	for (size_t i = 0; p->res && i < p->n_kept; i++) {
+		for (size_t k = 0; k < p->res[i].n_hits; k++)
+			free(p->res[i].hits[k].member);
 		free(p->res[i].hits);
+	}
 	free(p->res);
 	p->res = NULL;
 	for (size_t i = 0; i < p->n_kept; i++)
@@ -365,6 +428,7 @@ void prescan_results(struct prescan *p, void (*file)(void *arg, const struct pre
 			.known = r->known,
 			.scanned = r->scanned,
 			.oom = r->oom,
+			.archive = r->archive,
 			.hits = r->hits,
 			.n_hits = r->n_hits,
 		};

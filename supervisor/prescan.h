@@ -29,6 +29,8 @@ struct vcache;
 
 struct prescan_hit {
 	const char *rule_id; /* borrowed from the rule set */
+	char *member; /* in an archive (archive.h): the member (the scan owns it); NULL for a file
+		       */
 	size_t line, col;
 };
 
@@ -40,6 +42,10 @@ struct prescan_file {
 	bool known;   /* the verdict cache names it by identity: clean, never read */
 	bool scanned; /* read and judged (clean unless hits); false: left to its open */
 	bool oom;     /* judged, but a finding may be missing: keep no verdict */
+	/* An archive Python imports from: its .py members were scanned
+	 * (hits name them), but its verdict is its open's to make (bytecode
+	 * in it is a question of who could write it). */
+	bool archive;
 	const struct prescan_hit *hits;
 	size_t n_hits;
 };

@@ -21,6 +21,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "archive.h"
 #include "cleanup.h"
 #include "policy.h"
 #include "pool.h"
@@ -55,7 +56,7 @@ struct scan_opts {
 };
 
 struct found {
-	char *path;
+	char *path; /* an archive member's ARCHIVE/MEMBER, else set when reported */
 	char *excerpt;
 	const char *rule_id; /* borrowed from the rule set */
 	const char *message;
@@ -79,6 +80,8 @@ struct scan_item {
 	bool enforcing; /* a finding that would refuse the file in `run` */
 	struct stat st; /* of the file read, taken before reading it */
 	unsigned char sha[VCACHE_SHA_LEN];
+	bool archive; /* archive.h: its .py members were scanned */
+	char *why;    /* an archive that could not be judged whole: why */
 };
 
 /* A worker's own matching state and read buffer. */
@@ -367,7 +370,8 @@ struct collect {
 	size_t len;
 	bool json;
 	bool packs;
-	char *clean_path; /* for JSON: the item's path, cleaned once */
+	char *clean_path;   /* for JSON: the item's path, cleaned once */
+	const char *member; /* an archive member's ARCHIVE/MEMBER, being scanned */
 };
 
 static bool on_finding(void *arg, const struct rules_finding *f)
@@ -384,8 +388,9 @@ static bool on_finding(void *arg, const struct rules_finding *f)
 		it->enforcing = true;
 	x.excerpt = excerpt_of(c->buf, c->len, f, &x.end_col);
 	if (x.excerpt && c->json) {
+		const char *path = c->member ? c->member : it->path;
 		if (!c->clean_path)
-			c->clean_path = clean_text(it->path, strlen(it->path), false);
+			c->clean_path = clean_text(path, strlen(path), false);
 		if (it->n_json)
 			util_sb_puts(&it->json, ", ");
 		if (c->clean_path)
@@ -404,13 +409,70 @@ static bool on_finding(void *arg, const struct rules_finding *f)
 			it->cap = cap;
 		}
 	}
+	if (x.excerpt && c->member && !(x.path = strdup(c->member))) {
+		free(x.excerpt);
+		x.excerpt = NULL;
+	}
 	if (!x.excerpt || it->n == it->cap) {
 		free(x.excerpt);
+		free(x.path);
 		it->oom = true;
 		return false;
 	}
 	it->v[it->n++] = x;
 	return true;
+}
+
+struct member_scan {
+	struct collect *c;
+	struct rules_scanner *sc;
+};
+
+/* One .py member of an archive, scanned as the file zipimport would make
+ * of it: findings name ARCHIVE/MEMBER, as its tracebacks do. */
+static bool scan_member(void *arg, const struct arch_member *m)
+{
+	struct member_scan *ms = arg;
+	struct collect *c = ms->c;
+	_cleanup_free_ char *path = NULL;
+
+	if (asprintf(&path, "%s/%s", c->it->path, m->name) < 0) {
+		c->it->oom = true;
+		return false;
+	}
+	c->buf = m->data;
+	c->len = m->len;
+	c->member = path;
+	free(c->clean_path);
+	c->clean_path = NULL;
+	c->it->scan_rc = rules_scan_with(ms->sc, path, m->data, m->len, on_finding, c);
+	c->member = NULL;
+	return c->it->scan_rc >= 0 && !c->it->oom;
+}
+
+/* An archive Python imports from (archive.h): what `run` would refuse
+ * whole (unreadable, or bytecode with no source) is an error here, as
+ * the scan could not judge it. */
+static void scan_archive(struct scan_item *it, struct collect *c, struct rules_scanner *sc,
+			 const char *buf, size_t len)
+{
+	struct member_scan ms = { c, sc };
+	struct arch_info info;
+	char why[256];
+
+	int rc = arch_members(buf, len, scan_member, &ms, &info, why, sizeof why);
+	if (rc == -ECANCELED)
+		return; /* scan_rc or oom says why */
+	if (rc == -ENOMEM)
+		it->oom = true;
+	else if (rc < 0 &&
+		 asprintf(&it->why, "an archive that cannot be judged whole: %s", why) < 0)
+		it->oom = true;
+	else if (rc == 0 && info.sourceless[0] &&
+		 asprintf(&it->why,
+			  "holds %s, bytecode with no source beside it: `run` refuses the archive",
+			  info.sourceless) < 0)
+		it->oom = true;
 }
 
 static void scan_work(void *ctx, unsigned worker, void *item)
@@ -420,10 +482,18 @@ static void scan_work(void *ctx, unsigned worker, void *item)
 	struct scan_item *it = item;
 	struct collect c = { .it = it, .json = st->o->format == FMT_JSON, .packs = st->packs };
 
-	it->read_rc = read_capped(it->path, !it->named, SCAN_FILE_MAX, &w->buf, &w->buf_cap,
-				  &it->len, &it->st);
+	bool archive = arch_is_archive(it->path);
+
+	it->archive = archive;
+	it->read_rc = read_capped(it->path, !it->named, archive ? ARCH_MAX_SIZE : SCAN_FILE_MAX,
+				  &w->buf, &w->buf_cap, &it->len, &it->st);
 	if (it->read_rc < 0)
 		return;
+	if (archive) {
+		scan_archive(it, &c, w->sc, w->buf, it->len);
+		free(c.clean_path);
+		return;
+	}
 	if (st->vc)
 		vcache_sha(w->buf, it->len, it->sha);
 	c.buf = w->buf;
@@ -436,6 +506,8 @@ static void scan_work(void *ctx, unsigned worker, void *item)
 static void report_found(struct scan_state *st, const char *path, struct found *x)
 {
 	st->findings++;
+	if (x->path)
+		path = x->path; /* an archive member */
 	if (st->o->format == FMT_TEXT) {
 		_cleanup_free_ char *p = clean_text(path, strlen(path), true);
 
@@ -443,9 +515,12 @@ static void report_found(struct scan_state *st, const char *path, struct found *
 		printf("%s:%zu:%zu: %s: %s\n", p ? p : path, x->line, x->col, x->rule_id,
 		       x->excerpt);
 		free(x->excerpt);
+		free(x->path);
+		x->path = NULL;
 		return;
 	}
-	x->path = strdup(path);
+	if (!x->path)
+		x->path = strdup(path);
 	if (x->path && st->n == st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 64;
 		struct found *v = realloc(st->v, cap * sizeof(*v));
@@ -478,7 +553,7 @@ static void report_item(struct scan_state *st, struct scan_item *it)
 	if (rc == -EFBIG) {
 		progress_clear(st);
 		fprintf(stderr, "fnguard: %s: skipped, larger than %u MiB\n", it->path,
-			SCAN_FILE_MAX >> 20);
+			(it->archive ? ARCH_MAX_SIZE : SCAN_FILE_MAX) >> 20);
 		return;
 	}
 	if (rc == -EINVAL && !it->named)
@@ -519,6 +594,11 @@ static void report_item(struct scan_state *st, struct scan_item *it)
 		if (rc == -ENOMEM)
 			st->oom = true;
 	}
+	if (it->why) {
+		progress_clear(st);
+		fprintf(stderr, "fnguard: %s: %s\n", it->path, it->why);
+		st->error = true;
+	}
 	if (st->findings > before)
 		st->files_with++;
 	progress(st);
@@ -533,16 +613,21 @@ static void scan_done(void *ctx, void *item)
 	 * stops there. */
 	if (!st->oom)
 		report_item(st, it);
-	/* What `run` would let through is remembered by --write-cache. */
+	/* What `run` would let through is remembered by --write-cache; not
+	 * an archive, whose bytecode `run` judges by who could write it. */
 	if (st->vc && !st->oom && !it->msg && it->read_rc == 0 && it->scan_rc >= 0 &&
-	    !it->enforcing && !it->oom && vcache_writer_add(st->vc, &it->st, it->sha) < 0)
+	    !it->enforcing && !it->oom && !it->archive &&
+	    vcache_writer_add(st->vc, &it->st, it->sha) < 0)
 		st->oom = true;
-	for (size_t i = 0; i < it->n; i++)
+	for (size_t i = 0; i < it->n; i++) {
 		free(it->v[i].excerpt);
+		free(it->v[i].path);
+	}
 	free(it->v);
 	util_sb_free(&it->json);
 	free(it->path);
 	free(it->msg);
+	free(it->why);
 }
 
 struct walk_ctx {
@@ -572,7 +657,7 @@ static bool walk_file(void *arg, const char *path, bool named)
 {
 	struct walk_ctx *wc = arg;
 
-	if (!named && !rules_is_code_file(path))
+	if (!named && !rules_is_code_file(path) && !arch_is_archive(path))
 		return true;
 	return queue(wc, path, named, false, 0);
 }

@@ -9,7 +9,7 @@ set -eu
 PKGS="build-essential pkg-config clang clang-format llvm libclang-rt-14-dev \
 libseccomp-dev libpcre2-dev libyaml-dev libcjson-dev nettle-dev libc-ares-dev \
 python3 python3-pytest nodejs node-llhttp strace bubblewrap iproute2 curl \
-chromium python3-pil bpftool libbpf-dev libelf-dev zlib1g-dev"
+chromium python3-pil bpftool libbpf-dev libelf-dev zlib1g-dev libminizip-dev"
 
 # `deps.sh bench`: also the third-party code the rule packs' false-positive
 # figures are measured on (tests/bench/fp_packs.py), and sqlmap, whose
