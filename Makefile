@@ -176,7 +176,7 @@ FUZZ_EXTRA_archive := supervisor/archive.c
 FUZZ_EXTRA_sqli := rules/sqli.c rules/sqli_lex.c
 FUZZ_EXTRA_http := supervisor/http.c $(wildcard $(LLHTTP_DIR)/*.c) -I$(LLHTTP_INC)
 FUZZ_EXTRA_inspect := $(wildcard rules/*.c)
-FUZZ_EXTRA_report := $(wildcard report/*.c) -Ireport -DFNG_VERSION=\"fuzz\"
+FUZZ_EXTRA_report := $(wildcard report/*.c) -Ireport
 FUZZ_CC := clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	-DFNG_VERSION=\"$(VERSION)\" \
 	-Icommon -Ipolicy -Isupervisor -Irules

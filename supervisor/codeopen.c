@@ -673,6 +673,12 @@ static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int
 		return -errno;
 	if (!under(s->code, real))
 		return 0;
+	/* Nothing under the code paths is judged before the pre-launch
+	 * scan's findings are all in the log: the workload waits here for
+	 * them, on its first code file there (the runtime's own files
+	 * elsewhere are not judged, and need not wait). */
+	if (!s->code->taken)
+		sup_code_prescan(s);
 	/* CPython falls back to the (scanned) source when its cache cannot
 	 * be read: a swapped source cannot hide behind a stale-looking .pyc. */
 	if (ends_with(real, ".pyc"))
@@ -722,10 +728,6 @@ int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int fl
 	*out = -1;
 	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY || !judged_name(path))
 		return SUP_CODE_CONTINUE;
-	/* Nothing is judged before the pre-launch scan's findings are all in
-	 * the log: the workload waits here for them, on its first code file. */
-	if (!s->code->taken)
-		sup_code_prescan(s);
 	/* Judged as ourselves first: most files need no more (below). */
 	int fixed = -1;
 	int rc = open_judge(s, tid, dirfd, path, flags, false, &fd, real, &st, &fixed);
@@ -873,8 +875,7 @@ static void prescan_merge(void *arg, const struct prescan_file *f)
 			cache_commit(c);
 		return;
 	}
-	/* An archive's verdict is made when it is opened (judge_archive). */
-	struct verdict *v = f->archive ? NULL : cache_slot(c, f->st);
+	struct verdict *v = cache_slot(c, f->st);
 	for (size_t i = 0; i < f->n_hits; i++) {
 		const struct prescan_hit *h = &f->hits[i];
 		char where[PATH_MAX + ARCH_NAME_MAX + 2];
@@ -883,8 +884,7 @@ static void prescan_merge(void *arg, const struct prescan_file *f)
 			 h->member ? h->member : "");
 		c->findings++;
 		if (v && v->clean) {
-			v->clean = false;
-			snprintf(v->rule, sizeof v->rule, "%s", h->rule_id);
+			flag(v, h->rule_id, h->member ? h->member : "");
 			v->line = h->line;
 			v->col = h->col;
 		}
@@ -900,6 +900,12 @@ static void prescan_merge(void *arg, const struct prescan_file *f)
 					"found by the scan at start, before the workload "
 					"read any code file; refused when it is opened");
 		log_emit(s->log, ev);
+	}
+	/* As judge_archive() would have it, so the open reads it no more. */
+	if (v && f->archive) {
+		v->has_pyc = f->has_pyc;
+		if (v->clean && f->sourceless)
+			flag(v, "code.bytecode", f->sourceless);
 	}
 	if (v && !f->oom)
 		cache_commit(c);

@@ -36,7 +36,8 @@
 struct result {
 	const char *path; /* borrowed from kept; NULL: not judged (stopped, no memory) */
 	struct stat st;
-	bool known, scanned, oom, archive;
+	bool known, scanned, oom, archive, has_pyc;
+	char *sourceless; /* an archive's first .pyc with no source */
 	struct prescan_hit *hits;
 	size_t n_hits, cap_hits;
 };
@@ -202,7 +203,11 @@ static void scan_archive(struct prescan *p, struct worker *w, struct result *r, 
 	if (!w->sc && !(w->sc = rules_scanner_new(p->rules)))
 		return;
 	int rc = arch_members(w->buf, n, scan_member, &ms, &info, why, sizeof why);
+	/* Cut short by a lack of memory: what was found is still reported. */
 	r->scanned = rc == 0 || r->oom;
+	r->has_pyc = info.n_pyc > 0;
+	if (rc == 0 && info.sourceless[0] && !(r->sourceless = strdup(info.sourceless)))
+		r->oom = true;
 }
 
 static void work(void *ctx, unsigned worker, void *item)
@@ -400,6 +405,7 @@ static void drop_results(struct prescan *p)
 		for (size_t k = 0; k < p->res[i].n_hits; k++)
 			free(p->res[i].hits[k].member);
 		free(p->res[i].hits);
+		free(p->res[i].sourceless);
 	}
 	free(p->res);
 	p->res = NULL;
@@ -429,6 +435,8 @@ void prescan_results(struct prescan *p, void (*file)(void *arg, const struct pre
 			.scanned = r->scanned,
 			.oom = r->oom,
 			.archive = r->archive,
+			.has_pyc = r->has_pyc,
+			.sourceless = r->sourceless,
 			.hits = r->hits,
 			.n_hits = r->n_hits,
 		};

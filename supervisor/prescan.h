@@ -42,10 +42,11 @@ struct prescan_file {
 	bool known;   /* the verdict cache names it by identity: clean, never read */
 	bool scanned; /* read and judged (clean unless hits); false: left to its open */
 	bool oom;     /* judged, but a finding may be missing: keep no verdict */
-	/* An archive Python imports from: its .py members were scanned
-	 * (hits name them), but its verdict is its open's to make (bytecode
-	 * in it is a question of who could write it). */
-	bool archive;
+	/* An archive Python imports from (archive.h): hits name members.
+	 * has_pyc: it holds bytecode, whose use is its open's to decide
+	 * (who could write it); sourceless: a .pyc with no .py beside it. */
+	bool archive, has_pyc;
+	const char *sourceless;
 	const struct prescan_hit *hits;
 	size_t n_hits;
 };
