@@ -95,17 +95,24 @@ int sup_preload_find(char *out, size_t size, char *err, size_t errlen)
 	return -ENOENT;
 }
 
-/* ".py:.js:...:.pyc": which opens the interposer asks about (the code
- * extensions and the bytecode caches, as sup_code_check judges them). */
+/* ".py:.js:...:.pyc:.zip:...": which opens the interposer asks about
+ * (the code extensions, the bytecode caches and the archives Python
+ * imports from, as sup_code_check judges them). The interposer compares
+ * extensions as they are: the archives' upper-case forms are listed too
+ * (sup_code_check takes any case). */
 static void code_exts(char *out, size_t size)
 {
+	static const char *const archives[] = { ".zip", ".egg", ".pyz", ".pex", ".whl",
+						".ZIP", ".EGG", ".PYZ", ".PEX", ".WHL" };
 	const char *const *ext = rules_code_exts();
 	size_t used = 0;
 
 	out[0] = 0;
-	/* The list is a few dozen bytes; size is ample. */
+	/* The list is about 110 bytes; size is ample. */
 	for (size_t i = 0; ext[i] && used < size; i++)
 		used += (size_t)snprintf(out + used, size - used, "%s:", ext[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(archives) && used < size; i++)
+		used += (size_t)snprintf(out + used, size - used, "%s:", archives[i]);
 	if (used < size)
 		snprintf(out + used, size - used, ".pyc");
 }
@@ -124,7 +131,7 @@ static bool is_ours(const char *e)
  * before fork (the child only execs). Strings in one allocation. */
 static char **build_env(struct sup *s, const char *lib, int fd)
 {
-	char exts[128], dns[64] = "", fdv[16];
+	char exts[256], dns[64] = "", fdv[16];
 	const char *old = getenv("LD_PRELOAD");
 	size_t n = 0;
 

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+import test_archive
 import test_code
 import test_exec
 import test_log
@@ -193,15 +194,22 @@ CODE_CASES = [
 ]
 
 
+ARCHIVE_CASES = [
+    "test_flagged_module_in_an_archive_is_refused", "test_zipapp_run_directly",
+    "test_egg_named_by_a_pth_file", "test_archive_written_at_run_time",
+    "test_bytecode_in_archives", "test_headers_cannot_hide_part_of_a_member",
+    "test_unreadable_archive_is_refused",
+]
 LOG_CASES = [
     "test_exec_line_fields_and_counts", "test_secrets_never_logged",
     "test_secrets_in_start_argv_and_kill_line", "test_no_empty_or_partial_lines",
 ]
-MODULES = {"exec": test_exec, "code": test_code, "log": test_log}
+MODULES = {"exec": test_exec, "code": test_code, "log": test_log, "archive": test_archive}
 
 
 @pytest.mark.parametrize("case", [("exec", c) for c in EXEC_CASES] +
-                         [("code", c) for c in CODE_CASES] + [("log", c) for c in LOG_CASES],
+                         [("code", c) for c in CODE_CASES] + [("log", c) for c in LOG_CASES] +
+                         [("archive", c) for c in ARCHIVE_CASES],
                          ids=lambda c: c[1])
 def test_kernel_tier_case(tmp_path, case):
     fn = getattr(MODULES[case[0]], case[1])
