@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "fngp.h"
 
-/* True when the last extension of path is in the ':'-separated list. */
+/* True when the last extension of path is in the ':'-separated list, in
+ * any case: zipimport reads a `Lib.Zip` as well as a `lib.zip` (the
+ * supervisor decides what each one is). */
 static bool code_file(const char *path)
 {
 	const char *exts = fngp_code_exts();
@@ -23,7 +26,7 @@ static bool code_file(const char *path)
 	size_t n = strlen(dot);
 	for (const char *e = exts; *e;) {
 		size_t k = strcspn(e, ":");
-		if (k == n && strncmp(e, dot, n) == 0)
+		if (k == n && strncasecmp(e, dot, n) == 0)
 			return true;
 		e += k + (e[k] == ':');
 	}

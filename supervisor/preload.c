@@ -97,18 +97,15 @@ int sup_preload_find(char *out, size_t size, char *err, size_t errlen)
 
 /* ".py:.js:...:.pyc:.zip:...": which opens the interposer asks about
  * (the code extensions, the bytecode caches and the archives Python
- * imports from, as sup_code_check judges them). The interposer compares
- * extensions as they are: the archives' upper-case forms are listed too
- * (sup_code_check takes any case). */
+ * imports from, as sup_code_check judges them; in any case). */
 static void code_exts(char *out, size_t size)
 {
-	static const char *const archives[] = { ".zip", ".egg", ".pyz", ".pex", ".whl",
-						".ZIP", ".EGG", ".PYZ", ".PEX", ".WHL" };
+	static const char *const archives[] = { ".zip", ".egg", ".pyz", ".pex", ".whl" };
 	const char *const *ext = rules_code_exts();
 	size_t used = 0;
 
 	out[0] = 0;
-	/* The list is about 110 bytes; size is ample. */
+	/* The list is about 90 bytes; size is ample. */
 	for (size_t i = 0; ext[i] && used < size; i++)
 		used += (size_t)snprintf(out + used, size - used, "%s:", ext[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(archives) && used < size; i++)

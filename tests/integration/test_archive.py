@@ -57,7 +57,7 @@ def test_flagged_module_in_an_archive_is_refused(run_fnguard, tmp_path, kernel_t
     app = tmp_path / "app"
     app.mkdir()
     marker = tmp_path / "RAN"
-    evil = zip_of(app / "evil.zip", {"evilmod.py": EVIL.format(marker=str(marker))})
+    evil = zip_of(app / "Evil.Zip", {"evilmod.py": EVIL.format(marker=str(marker))})
     good = zip_of(app / "good.egg", {"goodmod.py": "def hi():\n    return 'hi'\n"})
     res = run_fnguard(policy(app, tmp_path),
                       [PY, "-c", importer(evil, good, modules=["goodmod", "evilmod"])])
