@@ -258,9 +258,10 @@ static int unpack(unzFile z, const unz_file_info64 *fi, char **buf, size_t *cap,
 	return 0;
 }
 
-static int walk_members(unzFile z, arch_member_fn fn, void *arg, struct names *py,
+static int walk_members(unzFile z, const char *path, arch_member_fn fn, void *arg, struct names *py,
 			struct names *pyc, struct arch_info *info, char *why, size_t whylen)
 {
+	_cleanup_free_ char *full = NULL;
 	unz_global_info64 gi;
 	_cleanup_free_ char *data = NULL;
 	size_t cap = 0, total = 0;
@@ -312,7 +313,12 @@ static int walk_members(unzFile z, arch_member_fn fn, void *arg, struct names *p
 		info->n_py++;
 		if (names_add(py, name, n) < 0)
 			return -ENOMEM;
-		struct arch_member m = { name, data, len };
+		free(full);
+		if (asprintf(&full, "%s/%s", path, name) < 0) {
+			full = NULL;
+			return -ENOMEM;
+		}
+		struct arch_member m = { name, full, data, len };
 		if (!fn(arg, &m))
 			return -ECANCELED;
 	}
@@ -323,8 +329,8 @@ static int walk_members(unzFile z, arch_member_fn fn, void *arg, struct names *p
 	return 0;
 }
 
-int arch_members(const char *buf, size_t len, arch_member_fn fn, void *arg, struct arch_info *info,
-		 char *why, size_t whylen)
+int arch_members(const char *path, const char *buf, size_t len, arch_member_fn fn, void *arg,
+		 struct arch_info *info, char *why, size_t whylen)
 {
 	struct mem m = { buf, len, 0 };
 	zlib_filefunc64_def io = {
@@ -353,7 +359,7 @@ int arch_members(const char *buf, size_t len, arch_member_fn fn, void *arg, stru
 	unzFile z = unzOpen2_64("archive", &io);
 	if (!z)
 		return -EINVAL;
-	int rc = walk_members(z, fn, arg, &py, &pyc, info, why, whylen);
+	int rc = walk_members(z, path, fn, arg, &py, &pyc, info, why, whylen);
 	unzClose(z);
 	if (rc == 0) {
 		find_sourceless(&py, &pyc, info);

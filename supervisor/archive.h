@@ -26,6 +26,9 @@ bool arch_is_archive(const char *path);
 
 struct arch_member {
 	const char *name; /* as stored, NUL-terminated */
+	/* ARCHIVE/NAME: the file zipimport makes of it, as its tracebacks
+	 * name it, and what the rules select by (its extension). */
+	const char *path;
 	const char *data; /* decompressed, NUL-terminated; valid during the call */
 	size_t len;
 };
@@ -41,7 +44,8 @@ struct arch_info {
 /* false: stop (arch_members() returns -ECANCELED). */
 typedef bool (*arch_member_fn)(void *arg, const struct arch_member *m);
 
-/* Every .py member of the zip archive in buf[0..len), in archive order.
+/* Every .py member of the zip archive in buf[0..len), read from path, in
+ * archive order.
  * Returns 0, -ECANCELED, -EINVAL (not a zip archive minizip reads whole,
  * or a member it cannot unpack: encrypted, an unknown method, a bad
  * checksum, a name too long or with a NUL in it; zipimport fails on
@@ -49,7 +53,7 @@ typedef bool (*arch_member_fn)(void *arg, const struct arch_member *m);
  * CODE_MAX_FILE, or all of them over ARCH_MAX_UNPACKED) or -ENOMEM; why
  * (whylen bytes) names the member or the problem. info is filled as far
  * as the archive was read. */
-int arch_members(const char *buf, size_t len, arch_member_fn fn, void *arg, struct arch_info *info,
-		 char *why, size_t whylen);
+int arch_members(const char *path, const char *buf, size_t len, arch_member_fn fn, void *arg,
+		 struct arch_info *info, char *why, size_t whylen);
 
 #endif

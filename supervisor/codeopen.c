@@ -348,20 +348,16 @@ static const struct verdict *judge(struct sup_code *c, int fd, const char *real)
 struct member_judge {
 	struct sup_code *c;
 	struct verdict *v;
-	const char *real;
 	bool failed;
 };
 
-/* One .py member, judged as the file zipimport would make of it
- * (ARCHIVE/MEMBER: the name its tracebacks show). */
+/* One .py member, judged as the file zipimport would make of it. */
 static bool judge_member(void *arg, const struct arch_member *m)
 {
 	struct member_judge *j = arg;
-	char path[PATH_MAX + ARCH_NAME_MAX + 2];
 	struct first_hit h = { j->c, j->v };
 
-	snprintf(path, sizeof path, "%s/%s", j->real, m->name);
-	if (rules_scan(j->c->rules, path, m->data, m->len, on_finding, &h) < 0) {
+	if (rules_scan(j->c->rules, m->path, m->data, m->len, on_finding, &h) < 0) {
 		j->failed = true;
 		return false;
 	}
@@ -404,8 +400,8 @@ static const struct verdict *judge_archive(struct sup_code *c, int fd, const cha
 	ssize_t n = buf ? pread(fd, buf, (size_t)st->st_size, 0) : -1;
 	if (n < 0)
 		return NULL;
-	struct member_judge j = { c, v, real, false };
-	int rc = arch_members(buf, (size_t)n, judge_member, &j, &info, why, sizeof why);
+	struct member_judge j = { c, v, false };
+	int rc = arch_members(real, buf, (size_t)n, judge_member, &j, &info, why, sizeof why);
 	if (j.failed || rc == -ENOMEM)
 		return NULL; /* could not judge: fail closed, nothing kept */
 	if (rc == -EINVAL || rc == -EFBIG)

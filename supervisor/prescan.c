@@ -12,7 +12,6 @@
  * freed for a workload process to take while the filter still names it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -181,11 +180,9 @@ static bool on_member_hit(void *arg, const struct rules_finding *f)
 static bool scan_member(void *arg, const struct arch_member *m)
 {
 	struct member_scan *ms = arg;
-	char path[PATH_MAX + ARCH_NAME_MAX + 2];
 
-	snprintf(path, sizeof path, "%s/%s", ms->r->path, m->name);
 	ms->name = m->name;
-	return rules_scan_with(ms->w->sc, path, m->data, m->len, on_member_hit, ms) >= 0;
+	return rules_scan_with(ms->w->sc, m->path, m->data, m->len, on_member_hit, ms) >= 0;
 }
 
 /* An archive's .py members (archive.h), each scanned as the file it
@@ -202,7 +199,7 @@ static void scan_archive(struct prescan *p, struct worker *w, struct result *r, 
 	 * (work()): an archive needs one, as no cache names it. */
 	if (!w->sc && !(w->sc = rules_scanner_new(p->rules)))
 		return;
-	int rc = arch_members(w->buf, n, scan_member, &ms, &info, why, sizeof why);
+	int rc = arch_members(r->path, w->buf, n, scan_member, &ms, &info, why, sizeof why);
 	/* Cut short by a lack of memory: what was found is still reported. */
 	r->scanned = rc == 0 || r->oom;
 	r->has_pyc = info.n_pyc > 0;

@@ -434,18 +434,13 @@ static bool scan_member(void *arg, const struct arch_member *m)
 {
 	struct member_scan *ms = arg;
 	struct collect *c = ms->c;
-	_cleanup_free_ char *path = NULL;
 
-	if (asprintf(&path, "%s/%s", c->it->path, m->name) < 0) {
-		c->it->oom = true;
-		return false;
-	}
 	c->buf = m->data;
 	c->len = m->len;
-	c->member = path;
+	c->member = m->path;
 	free(c->clean_path);
 	c->clean_path = NULL;
-	c->it->scan_rc = rules_scan_with(ms->sc, path, m->data, m->len, on_finding, c);
+	c->it->scan_rc = rules_scan_with(ms->sc, m->path, m->data, m->len, on_finding, c);
 	c->member = NULL;
 	return c->it->scan_rc >= 0 && !c->it->oom;
 }
@@ -460,7 +455,7 @@ static void scan_archive(struct scan_item *it, struct collect *c, struct rules_s
 	struct arch_info info;
 	char why[256];
 
-	int rc = arch_members(buf, len, scan_member, &ms, &info, why, sizeof why);
+	int rc = arch_members(it->path, buf, len, scan_member, &ms, &info, why, sizeof why);
 	if (rc == -ECANCELED)
 		return; /* scan_rc or oom says why */
 	if (rc == -ENOMEM)

@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char why[256];
 	size_t sum = 0;
 
-	int rc = arch_members((const char *)data, size, touch, &sum, &info, why, sizeof why);
+	int rc = arch_members("fuzz.zip", (const char *)data, size, touch, &sum, &info, why,
+			      sizeof why);
 	if (rc != 0 && rc != -EINVAL && rc != -EFBIG && rc != -ENOMEM)
 		abort();
 	if (rc == 0 && strlen(info.sourceless) >= sizeof info.sourceless)

@@ -72,7 +72,12 @@ static bool collect(void *arg, const struct arch_member *m)
 {
 	struct util_sb *sb = arg;
 
+	size_t n = strlen(m->path), k = strlen(m->name);
+
 	CHECK(m->data[m->len] == 0);
+	/* ARCHIVE/NAME, for the archive arch_members() was given. */
+	CHECK(n > k + 5 && m->path[n - k - 1] == '/' && !strcmp(m->path + n - k, m->name) &&
+	      (!strncmp(m->path, "a.zip/", 6) || !strncmp(m->path, "a.pyz/", 6)));
 	util_sb_puts(sb, m->name);
 	util_sb_putc(sb, '=');
 	util_sb_put(sb, m->data, m->len);
@@ -133,7 +138,8 @@ UNIT_SUITE(archive_members)
 		char why[256];
 
 		util_sb_init(&sb, 0);
-		CHECK_MSG(arch_members(zip, len, collect, &sb, &info, why, sizeof why) == 0,
+		CHECK_MSG(arch_members("a.zip", zip, len, collect, &sb, &info, why, sizeof why) ==
+				  0,
 			  cases[i].name);
 		CHECK_STR(sb.buf ? sb.buf : "", cases[i].members);
 		CHECK_STR(info.sourceless, cases[i].sourceless);
@@ -159,8 +165,8 @@ UNIT_SUITE(archive_with_data_before_it)
 	memcpy(pyz, shebang, sizeof shebang - 1);
 	memcpy(pyz + sizeof shebang - 1, zip, len);
 	util_sb_init(&sb, 0);
-	CHECK(arch_members(pyz, len + sizeof shebang - 1, collect, &sb, &info, why, sizeof why) ==
-	      0);
+	CHECK(arch_members("a.pyz", pyz, len + sizeof shebang - 1, collect, &sb, &info, why,
+			   sizeof why) == 0);
 	CHECK_STR(sb.buf ? sb.buf : "", "__main__.py=print(1)\n;");
 	util_sb_free(&sb);
 }
@@ -179,21 +185,24 @@ UNIT_SUITE(archive_refusals)
 
 	if (!zip)
 		return;
-	CHECK(arch_members("plain text, no archive", 22, stop_at_first, &calls, &info, why,
+	CHECK(arch_members("a.zip", "plain text, no archive", 22, stop_at_first, &calls, &info, why,
 			   sizeof why) == -EINVAL);
 	CHECK_STR(why, "not a zip archive");
 	/* Cut short: no central directory. */
-	CHECK(arch_members(zip, len / 2, stop_at_first, &calls, &info, why, sizeof why) == -EINVAL);
+	CHECK(arch_members("a.zip", zip, len / 2, stop_at_first, &calls, &info, why, sizeof why) ==
+	      -EINVAL);
 	/* Deflate data that is no deflate stream (a reserved block type;
 	 * the local header is 30 bytes plus the name). */
 	zip[30 + 4] = (char)0xff;
-	CHECK(arch_members(zip, len, stop_at_first, &calls, &info, why, sizeof why) == -EINVAL);
+	CHECK(arch_members("a.zip", zip, len, stop_at_first, &calls, &info, why, sizeof why) ==
+	      -EINVAL);
 	CHECK(strstr(why, "m.py") != NULL);
 	CHECK(calls == 0);
 
 	_cleanup_free_ char *zip2 = NULL;
 	len = make_zip(two, 2, &zip2);
-	CHECK(arch_members(zip2, len, stop_at_first, &calls, &info, why, sizeof why) == -ECANCELED);
+	CHECK(arch_members("a.zip", zip2, len, stop_at_first, &calls, &info, why, sizeof why) ==
+	      -ECANCELED);
 	CHECK(calls == 1);
 }
 
@@ -212,7 +221,8 @@ UNIT_SUITE(archive_bomb)
 	if (!zip)
 		return;
 	CHECK(len < (1u << 20));
-	CHECK(arch_members(zip, len, stop_at_first, &calls, &info, why, sizeof why) == -EFBIG);
+	CHECK(arch_members("a.zip", zip, len, stop_at_first, &calls, &info, why, sizeof why) ==
+	      -EFBIG);
 	CHECK(strstr(why, "bomb.py") != NULL);
 	CHECK(calls == 0);
 }
@@ -249,7 +259,7 @@ UNIT_SUITE(archive_lying_sizes)
 	put32(central + 16, crc); /* central directory: at 16 and 24 */
 	put32(central + 24, sizeof clean - 1);
 	util_sb_init(&sb, 0);
-	CHECK(arch_members(zip, len, collect, &sb, &info, why, sizeof why) == 0);
+	CHECK(arch_members("a.zip", zip, len, collect, &sb, &info, why, sizeof why) == 0);
 	CHECK_STR(sb.buf ? sb.buf : "", "m.py=X = 1\nimport os\nos.system('id')\n;");
 	util_sb_free(&sb);
 }
