@@ -205,6 +205,45 @@ except PermissionError:
     assert "lib ok" in res.stdout and "rs refused" in res.stdout, res.dump()
 
 
+def test_code_the_rules_cannot_read_is_refused(run_fnguard, tmp_path, kernel_tier):
+    """Modules that hide an enforced idiom from byte patterns but run it:
+    a utf-7 source encoding (Python decodes `+AG8AcwA...-` into code), a
+    name in letters Python folds to ASCII (NFKC: `ｅxec` is exec), and a
+    Node name spelled with \\u escapes (`\\u0065val` is eval). Each runs
+    without fnguard; under the shipped packs each is refused unread."""
+    app = tmp_path / "app"
+    app.mkdir()
+    marks = {k: tmp_path / f"RAN_{k}" for k in ("utf7", "nfkc", "node")}
+    hidden = f"open({str(marks['utf7'])!r}, 'w').write('x')\n"
+    utf7 = "+" + base64.b64encode(hidden.encode("utf-16-be")).decode().rstrip("=") + "-"
+    (app / "enc.py").write_bytes(b"# -*- coding: utf-7 -*-\n" + utf7.encode() + b"\n")
+    payload = base64.b64encode(f"open({str(marks['nfkc'])!r}, 'w').write('x')".encode())
+    (app / "look.py").write_text(f"import base64\n\uff45xec(base64.b64decode({payload!r}))\n",
+                                 encoding="utf-8")
+    js = base64.b64encode(f"require('fs').writeFileSync({str(marks['node'])!r}, 'x')".encode())
+    (app / "esc.js").write_text(f"\\u0065val(Buffer.from('{js.decode()}', 'base64').toString());\n")
+    py = (f"import sys\nsys.path.insert(0, {str(app)!r})\n"
+          "for m in ('enc', 'look'):\n"
+          "    try:\n        __import__(m)\n    except PermissionError:\n        print(m, 'refused')\n")
+    node = (f"try {{ require({str(app / 'esc.js')!r}); }} "
+            "catch (e) { console.log('esc', e.code === 'EACCES' ? 'refused' : e.code); }")
+    for argv in ([PY, "-B", "-c", py], [NODE, "-e", node]):
+        subprocess.run(argv, capture_output=True, timeout=TIMEOUT)
+    assert all(m.exists() for m in marks.values()), "the hidden code must run without fnguard"
+    for m in marks.values():
+        m.unlink()
+    pol = f"version: 1\ncode:\n  paths: [{app}]\n  action: deny\n"
+    res = run_fnguard(pol, [PY, "-B", "-c", py])
+    assert "enc refused" in res.stdout and "look refused" in res.stdout, res.dump()
+    res_js = run_fnguard(pol, [NODE, "-e", node])
+    assert "esc refused" in res_js.stdout, res_js.dump()
+    assert not any(m.exists() for m in marks.values()), "hidden code ran under fnguard"
+    rules = {e["path"].rsplit("/", 1)[1]: e["rule"] for e in
+             res.of("code", action="deny") + res_js.of("code", action="deny")}
+    assert rules == {"enc.py": "py-source-encoding", "look.py": "py-nfkc-identifier",
+                     "esc.js": "node-escaped-identifier"}, rules
+
+
 def test_a_pack_named_explicitly_enforces_every_rule(run_fnguard, tmp_path, kernel_tier):
     """Named in rule_files, the same pack's low rule (plain subprocess.run),
     which the implicit default lets through, refuses the module."""

@@ -106,6 +106,36 @@ def test_clean_sample(pack, path):
         f"{f['line']}:{f['col']}: {f['rule']}: {f['excerpt']}" for f in rep["findings"])
 
 
+def nfkc_letters():
+    """Every character that may stand in a Python identifier and that NFKC
+    folds to ASCII letters, digits or _ (what Python does to names), from
+    the running Python's own Unicode data."""
+    import unicodedata
+    out = []
+    for cp in range(0x80, 0x110000):
+        c = chr(cp)
+        n = unicodedata.normalize("NFKC", c)
+        if n and all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in n) and \
+                ("a" + c).isidentifier():
+            out.append(c)
+    return out
+
+
+def test_nfkc_rule_knows_every_look_alike(tmp_path):
+    """py-nfkc-identifier's byte classes cover the whole set: each letter
+    in a name beside ASCII letters is flagged (ª and º, which the rule
+    takes only in a name that is called, are tried that way)."""
+    letters = nfkc_letters()
+    assert len(letters) > 900, len(letters)
+    src = tmp_path / "names.py"
+    src.write_text("".join(f"v{c}x(1)\n" if c in "ªº" else f"v{c}x = 1\n" for c in letters),
+                   encoding="utf-8")
+    rep = scan("--rules", str(PACKS / "python.yaml"), str(src))
+    flagged = {f["line"] for f in rep["findings"] if f["rule"] == "py-nfkc-identifier"}
+    missed = [f"U+{ord(c):04X}" for i, c in enumerate(letters, 1) if i not in flagged]
+    assert not missed, f"not flagged: {missed[:20]}"
+
+
 def test_default_packs_load_all():
     """With no --rules, scan loads every shipped pack."""
     total = sum(len(pack_rules(p)) for p in PACK_NAMES)

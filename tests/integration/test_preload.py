@@ -190,7 +190,7 @@ CODE_CASES = [
     "test_a_pack_named_explicitly_enforces_every_rule",
     "test_prelaunch_scan_reports_before_anything_runs",
     "test_prelaunch_findings_come_before_the_first_code_file",
-    "test_code_opened_with_the_workloads_rights",
+    "test_code_opened_with_the_workloads_rights", "test_code_the_rules_cannot_read_is_refused",
 ]
 
 
