@@ -64,8 +64,12 @@ static void sys_close(int fd)
 static void after_fork_child(void)
 {
 	/* The parent's channel copy is ours to drop; the lock may be held by
-	 * a thread that does not exist here. */
-	if (chan_fd >= 0)
+	 * a thread that does not exist here. Only the parent's own: a channel
+	 * stored by a vfork child of the parent (which shares its memory, not
+	 * its fd table) is a number that means something else here, such as
+	 * the pipe a shell is about to wire (`true; echo a | cat` lost the
+	 * pipe's read end). */
+	if (chan_fd >= 0 && chan_pid == getppid())
 		sys_close(chan_fd);
 	chan_fd = -1;
 	chan_pid = 0;
