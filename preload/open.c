@@ -13,16 +13,21 @@
 #include "fngp.h"
 
 /* True when the last extension of path is in the ':'-separated list, in
- * any case: zipimport reads a `Lib.Zip` as well as a `lib.zip` (the
- * supervisor decides what each one is). */
+ * any case (zipimport reads a `Lib.Zip` as well as a `lib.zip`), or when
+ * it has none: a script's #! line is the supervisor's to read. The
+ * kernel's own trees are not asked about. */
 static bool code_file(const char *path)
 {
 	const char *exts = fngp_code_exts();
 	const char *slash = path ? strrchr(path, '/') : NULL;
-	const char *dot = strrchr(slash ? slash : path ? path : "", '.');
+	const char *base = slash ? slash + 1 : path;
+	const char *dot = base && base[0] ? strrchr(base + 1, '.') : NULL;
 
-	if (!exts || !dot)
+	if (!exts || !base || !base[0])
 		return false;
+	if (!dot)
+		return strncmp(path, "/proc/", 6) != 0 && strncmp(path, "/sys/", 5) != 0 &&
+		       strncmp(path, "/dev/", 5) != 0;
 	size_t n = strlen(dot);
 	for (const char *e = exts; *e;) {
 		size_t k = strcspn(e, ":");

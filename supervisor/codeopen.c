@@ -24,6 +24,7 @@
 #include "filter.h"
 #include "prescan.h"
 #include "rules.h"
+#include "script.h"
 #include "sup.h"
 #include "sys.h"
 #include "trust.h"
@@ -191,6 +192,12 @@ static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
 	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+bool sup_code_walked(const char *path)
+{
+	return rules_is_code_file(path) || arch_is_archive(path) ||
+	       (rules_may_be_script(path) && rules_script_ext_of(path));
 }
 
 /* The names an open is judged by: code files, bytecode caches, and the
@@ -503,7 +510,9 @@ static int open_for(pid_t tid, int dirfd, const char *path, int flags, bool as_t
 	_cleanup_fd_ int at = base[0] ? open(base, O_PATH | O_CLOEXEC) : AT_FDCWD;
 	if (base[0] && at < 0)
 		return -errno;
-	flags = (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC | O_NONBLOCK;
+	/* openat2 refuses O_PATH with any other open flag (EINVAL). */
+	flags = (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC |
+		(flags & O_PATH ? 0 : O_NONBLOCK);
 	struct as_task st;
 	int rc = as_task ? become(tid, false, &st) : 0, fd = -1;
 	if (rc == 0 && !no_openat2 && lexically_clean(path)) {
@@ -645,6 +654,44 @@ static bool pyc_usable(struct sup *s, pid_t tid, const struct stat *st, const ch
 	return v && (v->clean || eff == POL_ACT_LOG);
 }
 
+/* The extension whose rules read the open file fd, when it is a script
+ * (a #! line naming an interpreter the packs know); NULL otherwise. */
+static const char *script_ext_fd(int fd)
+{
+	char head[RULES_SCRIPT_HEAD];
+	ssize_t n = pread(fd, head, sizeof head, 0);
+
+	return n > 0 ? rules_script_ext(head, (size_t)n) : NULL;
+}
+
+/* Whether an open of a name with no extension is one to judge: a regular
+ * file under the code paths that is a script. Resolved as an O_PATH
+ * handle first, so that a name for a device (/dev/watchdog, a symlink to
+ * one) is never opened by us; an absolute, clean name outside the code
+ * paths is passed over before any system call. */
+static bool script_to_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int flags)
+{
+	char real[PATH_MAX], self[64];
+	struct stat st;
+	bool named;
+
+	if (path[0] == '/' && lexically_clean(path) && !under(s->code, path))
+		return false;
+	_cleanup_fd_ int fd =
+		open_for(tid, dirfd, path, O_PATH | (flags & O_NOFOLLOW), false, &named);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false; /* the task's own open meets the same error, or no script */
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	if (named)
+		snprintf(real, sizeof real, "%s", path);
+	else if (sys_readlink(self, real, sizeof real) < 0)
+		return false;
+	if (!under(s->code, real))
+		return false;
+	_cleanup_fd_ int rd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	return rd >= 0 && script_ext_fd(rd) != NULL;
+}
+
 /* Opens (open_for) and judges the file a task's open names: its
  * resolved path in real, its identity in *st, its open file in *fd;
  * *fixed (-1 on entry) keeps name_fixed()'s answer once asked.
@@ -680,6 +727,7 @@ static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int
 	if (ends_with(real, ".pyc"))
 		return pyc_usable(s, tid, st, real, fixed) ? 0 : -EACCES;
 	const struct verdict *v;
+	const char *ext;
 	struct verdict pyc_in_reach;
 	if (arch_is_archive(real)) {
 		v = judge_archive(s->code, *fd, real, st);
@@ -694,6 +742,11 @@ static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int
 		}
 	} else if (rules_is_code_file(real)) {
 		v = judge_st(s->code, *fd, real, st);
+	} else if (rules_may_be_script(real) && (ext = script_ext_fd(*fd)) != NULL) {
+		/* A script with no extension: read with its interpreter's rules. */
+		char as[PATH_MAX + 8];
+		snprintf(as, sizeof as, "%s%s", real, ext);
+		v = judge_st(s->code, *fd, as, st);
 	} else {
 		return 0;
 	}
@@ -722,7 +775,9 @@ int sup_code_check(struct sup *s, pid_t tid, int dirfd, const char *path, int fl
 	_cleanup_fd_ int fd = -1;
 
 	*out = -1;
-	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY || !judged_name(path))
+	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY ||
+	    (!judged_name(path) &&
+	     (!rules_may_be_script(path) || !script_to_judge(s, tid, dirfd, path, flags))))
 		return SUP_CODE_CONTINUE;
 	/* Judged as ourselves first: most files need no more (below). */
 	int fixed = -1;
@@ -837,8 +892,12 @@ void sup_code_notify(struct sup *s, const struct seccomp_notif *req,
 		}
 		flags = (int)how.flags;
 	}
-	/* Fast path: only code files, bytecode caches and archives are judged. */
-	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY || !judged_name(path))
+	/* Fast path: only code files, bytecode caches, archives and names with
+	 * no extension (scripts, maybe) under the code paths are judged. */
+	if ((flags & O_PATH) || (flags & O_ACCMODE) != O_RDONLY ||
+	    (!judged_name(path) &&
+	     (!rules_may_be_script(path) ||
+	      (path[0] == '/' && lexically_clean(path) && !under(s->code, path)))))
 		return;
 	if (!sys_notif_valid(s->notify_fd, req->id))
 		return;

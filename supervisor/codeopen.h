@@ -18,6 +18,12 @@ struct sup_code;
 int sup_code_open(struct sup *s, char *err, size_t errlen);
 void sup_code_free(struct sup_code *c); /* accepts NULL */
 
+/* Whether a file a walk of the code paths finds is one the rules read
+ * (the pre-launch scan, `fnguard scan`): a code file, an archive Python
+ * imports from (archive.h), or a script with no extension, whose #! line
+ * is read (rules/script.h). */
+bool sup_code_walked(const char *path);
+
 /* "PATH: N clean files" or "PATH: not used: why" when the policy names
  * a verdict cache (code.cache), else NULL. Borrowed from c. */
 const char *sup_code_cache_state(const struct sup_code *c);

@@ -12,6 +12,7 @@
  * freed for a workload process to take while the filter still names it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,9 +23,11 @@
 
 #include "archive.h"
 #include "cleanup.h"
+#include "codeopen.h"
 #include "pool.h"
 #include "prescan.h"
 #include "rules.h"
+#include "script.h"
 #include "vcache.h"
 #include "walk.h"
 
@@ -90,7 +93,7 @@ static bool walk_file(void *arg, const char *path, bool named)
 	(void)named;
 	if (atomic_load_explicit(&p->stop, memory_order_relaxed))
 		return false;
-	if (!rules_is_code_file(path) && !arch_is_archive(path))
+	if (!sup_code_walked(path))
 		return true;
 	if (p->n_kept == p->cap_kept) {
 		size_t cap = p->cap_kept ? p->cap_kept * 2 : 256;
@@ -261,8 +264,12 @@ static void work(void *ctx, unsigned worker, void *item)
 	if (!p->vc && !w->sc && !(w->sc = rules_scanner_new(p->rules)))
 		return; /* judged when it is opened */
 	rules_cb cb = p->packs ? on_pack_hit : on_hit;
-	r->scanned = (w->sc ? rules_scan_with(w->sc, r->path, w->buf, (size_t)n, cb, r)
-			    : rules_scan(p->rules, r->path, w->buf, (size_t)n, cb, r)) >= 0;
+	/* A script with no extension is read with its interpreter's rules. */
+	const char *ext = rules_is_code_file(r->path) ? NULL : rules_script_ext(w->buf, (size_t)n);
+	char as[PATH_MAX + 8];
+	snprintf(as, sizeof as, "%s%s", r->path, ext ? ext : "");
+	r->scanned = (w->sc ? rules_scan_with(w->sc, as, w->buf, (size_t)n, cb, r)
+			    : rules_scan(p->rules, as, w->buf, (size_t)n, cb, r)) >= 0;
 }
 
 static void done(void *ctx, void *item)

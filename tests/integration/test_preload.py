@@ -191,6 +191,7 @@ CODE_CASES = [
     "test_prelaunch_scan_reports_before_anything_runs",
     "test_prelaunch_findings_come_before_the_first_code_file",
     "test_code_opened_with_the_workloads_rights", "test_code_the_rules_cannot_read_is_refused",
+    "test_scripts_without_an_extension",
 ]
 
 
@@ -286,6 +287,18 @@ time.sleep(30)
         for _ in range(50):
             os.kill(first, 0)
             time.sleep(0.1)
+
+
+def test_a_shell_pipeline_after_a_command(run_fnguard, tmp_path):
+    """dash runs a command through vfork: the child's channel number was
+    kept in the memory it shares with the shell, and every later fork
+    child closed that number, which was by then a pipe's end (`true; echo
+    a | cat` printed nothing). With and without a code section."""
+    src = "/bin/true; echo piped | /bin/cat; /bin/echo x; printf 'two\\n' | /usr/bin/od -c"
+    for pol in ("version: 1\n", f"version: 1\ncode:\n  paths: [{tmp_path}]\n  action: deny\n"):
+        res = run_fnguard(pol, ["/bin/sh", "-c", src], tier=TIER)
+        assert res.returncode == 0, res.dump()
+        assert res.stdout.splitlines()[0] == "piped" and "t   w   o" in res.stdout, res.dump()
 
 
 def test_threads_and_fork_keep_their_verdicts(run_fnguard, tmp_path):

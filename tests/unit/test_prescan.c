@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "codeopen.h"
 #include "pool.h"
 #include "prescan.h"
 #include "rules.h"
@@ -34,7 +35,7 @@ static void put(const char *dir, const char *name, const char *text)
 static bool list_code(void *arg, const char *path, bool named)
 {
 	(void)named;
-	if (rules_is_code_file(path)) {
+	if (sup_code_walked(path)) {
 		util_sb_puts(arg, path);
 		util_sb_putc(arg, '\n');
 	}
