@@ -44,7 +44,8 @@ const char *const sup_preload_tier_limits[] = {
 	"by name before glibc runs and its resolver is pointed at fnguard's DNS stub, but "
 	"nscd or a resolv.conf reloaded mid-lookup can answer around the stub (addresses "
 	"learned that way are not allowed)",
-	"preload tier: opens are judged only for files with a code extension",
+	"preload tier: opens are judged only for names with a code or archive extension, or none "
+	"(a script)",
 	"preload tier: if fnguard dies, every later check fails closed (EACCES/EPERM) and "
 	"the first process is killed (PDEATHSIG); its descendants are not",
 	"the Runtime API proxy (events, responses) and the pre-launch code scan work as in "
