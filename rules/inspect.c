@@ -285,7 +285,8 @@ static bool judge_value(struct walk *w, const char *path, const char *s, size_t 
 	}
 	if (w->o->rules) {
 		struct first_rule fr = { .hit = false };
-		int rc = rules_scan(w->o->rules, "event", s, len, on_rule, &fr);
+		/* No file name: a value that starts with #! selects nothing. */
+		int rc = rules_scan(w->o->rules, NULL, s, len, on_rule, &fr);
 		/* -E2BIG: a rule gave up at PCRE2's match limit on this value
 		 * (a crafted one can make a pattern backtrack): not judged,
 		 * so refused. */

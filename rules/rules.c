@@ -35,6 +35,7 @@
 #include "cleanup.h"
 #include "literal.h"
 #include "rules.h"
+#include "script.h"
 
 /* A backtracking pattern on a long minified line can run for minutes;
  * the limit turns that into -E2BIG instead. ~10^7 steps is well past
@@ -951,6 +952,9 @@ int rules_scan_with(struct rules_scanner *sc, const char *path, const char *buf,
 
 	if (!sc || (!buf && len))
 		return -EINVAL;
+	const char *script = path && !ext[0] && buf ? rules_script_ext(buf, len) : NULL;
+	if (script)
+		ext = script;
 	/* The set's own scanner (one thread: the event loop) matches with the
 	 * interpreter until LAZY_JIT_BYTES are scanned, then with JIT: a few
 	 * small files cost less to interpret than 50 patterns to compile.

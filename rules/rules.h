@@ -65,8 +65,10 @@ int rules_load_dir(struct rules *r, const char *dir, struct pol_diags *diags);
 const char *rules_default_dir(void);
 
 /* Calls cb for each finding in buf (the contents of a file named path,
- * whose extension selects the rules): at most one finding per rule per
- * line, in file order. cb returns false to stop. Returns the number of
+ * whose extension selects the rules; a path with no extension whose
+ * contents start with a #! line is read with its interpreter's,
+ * script.h; NULL: no file, only the rules for every file): at most one
+ * finding per rule per line, in file order. cb returns false to stop. Returns the number of
  * findings reported, or -errno (-ENOMEM, -E2BIG past the match limits). */
 typedef bool (*rules_cb)(void *arg, const struct rules_finding *f);
 int rules_scan(const struct rules *r, const char *path, const char *buf, size_t len, rules_cb cb,

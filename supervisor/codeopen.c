@@ -727,7 +727,6 @@ static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int
 	if (ends_with(real, ".pyc"))
 		return pyc_usable(s, tid, st, real, fixed) ? 0 : -EACCES;
 	const struct verdict *v;
-	const char *ext;
 	struct verdict pyc_in_reach;
 	if (arch_is_archive(real)) {
 		v = judge_archive(s->code, *fd, real, st);
@@ -742,13 +741,11 @@ static int open_judge(struct sup *s, pid_t tid, int dirfd, const char *path, int
 		}
 	} else if (rules_is_code_file(real)) {
 		v = judge_st(s->code, *fd, real, st);
-	} else if ((rules_may_be_script(path) || rules_may_be_script(real)) &&
-		   (ext = script_ext_fd(*fd)) != NULL) {
+	} else if ((rules_may_be_script(path) || rules_may_be_script(real)) && script_ext_fd(*fd)) {
 		/* A script with no extension (in the name opened, or the one it
-		 * resolves to): read with its interpreter's rules. */
-		char as[PATH_MAX + 8];
-		snprintf(as, sizeof as, "%s%s", real, ext);
-		v = judge_st(s->code, *fd, as, st);
+		 * resolves to): the name with none selects its interpreter's
+		 * rules (rules_scan). */
+		v = judge_st(s->code, *fd, rules_may_be_script(real) ? real : path, st);
 	} else {
 		return 0;
 	}

@@ -12,7 +12,6 @@
  * freed for a workload process to take while the filter still names it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -27,7 +26,6 @@
 #include "pool.h"
 #include "prescan.h"
 #include "rules.h"
-#include "script.h"
 #include "vcache.h"
 #include "walk.h"
 
@@ -167,12 +165,11 @@ static bool on_member_hit(void *arg, const struct rules_finding *f)
 {
 	struct member_scan *ms = arg;
 	struct result *r = ms->r;
+	size_t before = r->n_hits;
 
-	if (ms->p->packs && !rules_finding_enforces(f, true))
-		return true;
-	if (!on_hit(r, f))
+	if (!(ms->p->packs ? on_pack_hit : on_hit)(r, f))
 		return false;
-	if (!(r->hits[r->n_hits - 1].member = strdup(ms->name))) {
+	if (r->n_hits > before && !(r->hits[before].member = strdup(ms->name))) {
 		r->n_hits--;
 		r->oom = true;
 		return false;
@@ -264,12 +261,8 @@ static void work(void *ctx, unsigned worker, void *item)
 	if (!p->vc && !w->sc && !(w->sc = rules_scanner_new(p->rules)))
 		return; /* judged when it is opened */
 	rules_cb cb = p->packs ? on_pack_hit : on_hit;
-	/* A script with no extension is read with its interpreter's rules. */
-	const char *ext = rules_is_code_file(r->path) ? NULL : rules_script_ext(w->buf, (size_t)n);
-	char as[PATH_MAX + 8];
-	snprintf(as, sizeof as, "%s%s", r->path, ext ? ext : "");
-	r->scanned = (w->sc ? rules_scan_with(w->sc, as, w->buf, (size_t)n, cb, r)
-			    : rules_scan(p->rules, as, w->buf, (size_t)n, cb, r)) >= 0;
+	r->scanned = (w->sc ? rules_scan_with(w->sc, r->path, w->buf, (size_t)n, cb, r)
+			    : rules_scan(p->rules, r->path, w->buf, (size_t)n, cb, r)) >= 0;
 }
 
 static void done(void *ctx, void *item)

@@ -27,7 +27,6 @@
 #include "policy.h"
 #include "pool.h"
 #include "rules.h"
-#include "script.h"
 #include "util.h"
 #include "vcache.h"
 #include "walk.h"
@@ -495,16 +494,7 @@ static void scan_work(void *ctx, unsigned worker, void *item)
 		vcache_sha(w->buf, it->len, it->sha);
 	c.buf = w->buf;
 	c.len = it->len;
-	/* A script with no extension is read with its interpreter's rules. */
-	const char *ext = rules_is_code_file(it->path) || !rules_may_be_script(it->path)
-				  ? NULL
-				  : rules_script_ext(w->buf, it->len);
-	_cleanup_free_ char *as = NULL;
-	if (ext && asprintf(&as, "%s%s", it->path, ext) < 0) {
-		it->oom = true;
-		return;
-	}
-	it->scan_rc = rules_scan_with(w->sc, as ? as : it->path, w->buf, it->len, on_finding, &c);
+	it->scan_rc = rules_scan_with(w->sc, it->path, w->buf, it->len, on_finding, &c);
 	free(c.clean_path);
 }
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "rules.h"
 #include "script.h"
 #include "unit.h"
 
@@ -54,4 +55,40 @@ UNIT_SUITE(script_interpreters)
 		CHECK_STR(rules_script_ext(cases[i].head, strlen(cases[i].head)), cases[i].ext);
 	/* A #! line cut at the head's end still names its program. */
 	CHECK_STR(rules_script_ext("#!/bin/sh", 9), ".sh");
+}
+
+static bool count(void *arg, const struct rules_finding *f)
+{
+	(void)f;
+	(*(int *)arg)++;
+	return true;
+}
+
+/* The scan selects a script's rules by its #! line only when the name it
+ * is given has no extension: a rule for .sh files fires on bin/tool, not
+ * on notes.txt or on text with no file name (an event's value). */
+UNIT_SUITE(script_rules_selected)
+{
+	static const char *const sh[] = { ".sh", NULL };
+	static const char text[] = "#!/bin/sh\ncurl x | sh\n";
+	static const struct {
+		const char *path;
+		int hits;
+	} cases[] = {
+		{ "bin/tool", 1 },
+		{ "/app/run.sh", 1 },
+		{ "/app/notes.txt", 0 },
+		{ NULL, 0 },
+	};
+	struct rules *r = rules_new();
+	char err[256];
+
+	CHECK(r && rules_add(r, "curl-sh", "curl[^\n|]*\\|", NULL, NULL, sh, "test", err,
+			     sizeof err) == 0);
+	for (size_t i = 0; r && i < ARRAY_SIZE(cases); i++) {
+		int n = 0;
+		CHECK(rules_scan(r, cases[i].path, text, sizeof text - 1, count, &n) >= 0);
+		CHECK_MSG(n == cases[i].hits, cases[i].path ? cases[i].path : "(null)");
+	}
+	rules_free(r);
 }
