@@ -101,7 +101,8 @@ static int scan_string(struct cur *c, struct rep_val *v)
 				if (!isxdigit((unsigned char)x[k]))
 					return -1;
 			x += 4;
-		} else if (!strchr("\"\\/bfnrt", *x)) {
+		} else if (!*x || !strchr("\"\\/bfnrt", *x)) {
+			/* (strchr finds the NUL that ends its own string) */
 			return -1;
 		}
 	}
@@ -403,7 +404,6 @@ static size_t utf8_whole(const char *buf, size_t o)
 
 size_t rep_val_text(const struct rep_val *v, char *buf, size_t size)
 {
-	const char *p = v->p, *end = v->p + v->n;
 	bool cut = false;
 	size_t o = 0;
 
@@ -413,6 +413,9 @@ size_t rep_val_text(const struct rep_val *v, char *buf, size_t size)
 		buf[0] = 0;
 		return 0;
 	}
+	/* Only now: an absent value may have no pointer at all (NULL + 0 is
+	 * undefined behaviour, which the fuzzer's UBSan stops on). */
+	const char *p = v->p, *end = v->p + v->n;
 	if (v->type != RV_STRING || !v->esc) {
 		size_t n = v->n < size - 1 ? v->n : size - 1;
 		cut = n < v->n;
