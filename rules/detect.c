@@ -55,6 +55,13 @@ static const struct stops path_set = {
 	{ '.', 0xc0, '/', ':', 0 },
 };
 
+/* c is one of set's bytes. strchr() alone is no test: it finds the NUL
+ * that ends set, so a NUL byte in a value would pass for any of them. */
+static bool in_set(char c, const char *set)
+{
+	return c && strchr(set, c);
+}
+
 /* The first byte decides most comparisons: checked before the call. */
 static bool has_prefix_ci(const char *s, size_t len, size_t at, const char *p)
 {
@@ -206,13 +213,14 @@ static bool shell_args_at(const char *s, size_t len, size_t at, int kind)
 	size_t i = at;
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
 		i++;
-	if (i == len)
+	/* system() and execve() read a command line up to its NUL. */
+	if (i == len || s[i] == 0)
 		return kind != WEAK;
 	if (kind == STRONG || has_prefix_ci(s, len, i, "${ifs}"))
 		return true;
-	if (i == at && !strchr("|;&<>`)\n", s[i]))
+	if (i == at && !in_set(s[i], "|;&<>`)\n"))
 		return false; /* "cat's": not a word boundary we trust */
-	return strchr("-/.~$'\"<>|;&`)\n0123456789", s[i]) != NULL;
+	return in_set(s[i], "-/.~$'\"<>|;&`)\n0123456789");
 }
 
 bool detect_cmdi(const char *s, size_t len, struct detect_hit *hit)
@@ -371,7 +379,7 @@ bool detect_path_traversal(const char *s, size_t len, struct detect_hit *hit)
 			return true;
 		}
 		if (c == '.' || c == 0xc0) {
-			bool seg_start = i == 0 || strchr("/\\=\"' \t\r\n", s[i - 1]);
+			bool seg_start = i == 0 || in_set(s[i - 1], "/\\=\"' \t\r\n");
 			size_t n = seg_start ? dotdot_at(s, len, i) : 0;
 			if (!n)
 				continue;
@@ -390,7 +398,7 @@ bool detect_path_traversal(const char *s, size_t len, struct detect_hit *hit)
 		/* An absolute name of a secret starts at '/', or at the drive
 		 * letter before "c:" — as a whole value or after a separator. */
 		size_t at = c == ':' && i > 0 ? i - 1 : i;
-		if (at > 0 && !strchr("=\"' \t:;,(", s[at - 1]))
+		if (at > 0 && !in_set(s[at - 1], "=\"' \t:;,("))
 			continue;
 		for (size_t k = 0; k < sizeof sensitive / sizeof sensitive[0]; k++) {
 			if (sensitive[k][0] != '/' && sensitive[k][1] != ':')

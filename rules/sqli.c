@@ -688,7 +688,7 @@ static bool tight(const char *s, size_t n, char quote)
 	if ((quote != '\'' && quote != '"') || n < 2)
 		return false;
 	for (size_t i = 0; i + 1 < n; i++)
-		if (strchr(" \t\r\n\v\f", s[i]))
+		if (!s[i] || strchr(" \t\r\n\v\f", s[i])) /* NUL: a blank (sqli_lex.c) */
 			return false;
 	char c = s[n - 2];
 

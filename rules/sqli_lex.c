@@ -213,9 +213,12 @@ const struct sqli_kw *sqli_kw_find(const char *name, size_t len)
 	return NULL;
 }
 
+/* NUL separates tokens as a blank does, as in libinjection: text a
+ * decoded %00 spaces out ("1'%00OR%001=1") is read as the query it spells.
+ * strchr() is no test here: it finds the NUL ending its own list. */
 static bool is_blank(int c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+	return c == 0 || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
 static bool is_digit(int c)
@@ -378,7 +381,7 @@ static bool lex_op(struct sqli_lex *lx, struct sqli_tok *t, size_t i)
 			set(t, SQLI_T_OP, i, i + 2);
 			return true;
 		}
-	if (strchr("=<>+-*/%^|&~!", p[0])) {
+	if (p[0] && strchr("=<>+-*/%^|&~!", p[0])) {
 		set(t, SQLI_T_OP, i, i + 1);
 		return true;
 	}
@@ -494,7 +497,7 @@ again:
 		return true;
 	}
 	/* N'..' (national), X'..' (hex), B'..' (bits), E'..' (PostgreSQL) */
-	if (strchr("NnXxBbEe", c) && c && (at(lx, i + 1) == '\'' || at(lx, i + 1) == '"')) {
+	if (c && strchr("NnXxBbEe", c) && (at(lx, i + 1) == '\'' || at(lx, i + 1) == '"')) {
 		lex_string(lx, t, i, i + 2, lx->s[i + 1]);
 		return true;
 	}

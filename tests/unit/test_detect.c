@@ -48,6 +48,13 @@ UNIT_SUITE(detect_cmdi_table)
 		{ "", false },
 	};
 	run_table(detect_cmdi, t, sizeof t / sizeof t[0]);
+	/* NUL is no shell operator: strchr() found the one ending its own
+	 * list, so "cat" before a NUL looked like a command with arguments.
+	 * A command line does end at NUL, though, for system() and execve(). */
+	struct detect_hit h;
+	CHECK(!detect_cmdi("Tom & Jerry; cat\0videos", sizeof "Tom & Jerry; cat\0videos" - 1, &h));
+	CHECK(!detect_cmdi("a; cats\0", sizeof "a; cats\0" - 1, &h));
+	CHECK(detect_cmdi("x; id\0", sizeof "x; id\0" - 1, &h));
 }
 
 UNIT_SUITE(detect_xss_table)

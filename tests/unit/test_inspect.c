@@ -72,7 +72,13 @@ UNIT_SUITE(inspect_nested_documents)
 		  0, NULL },
 		/* A broken inner document is judged as text. */
 		{ "{\"m\":\"{not json; cat /etc/passwd\"}", 1, "m" },
-		{ "{\"q\":\"a=1&b=..%2F..%2Fetc%2Fpasswd\"}", 1, NULL },
+		{ "{\"q\":\"a=1&b=..%2F..%2Fetc%2Fpasswd\"}", 1, "q[b]|url" },
+		/* A form key is cut at 64 bytes in the path. */
+		{ "{\"q\":\"a=1&"
+		  "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk="
+		  "x;%20cat%20/etc/passwd\"}",
+		  1, "q[kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk]|url" },
+		{ "{\"a\":[[0,{\"\":{\"b\":\"x; cat /etc/passwd\"}}]]}", 1, "a[0][1]..b" },
 		{ "{\"note\":\"The customer's order; total 42.50 -- see notes\"}", 0, NULL },
 	};
 	run_table(t, sizeof t / sizeof t[0]);
@@ -162,6 +168,25 @@ UNIT_SUITE(inspect_escaped_nul)
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		CHECK_MSG(insp_event(&all, t[i].ev, strlen(t[i].ev), &f) == t[i].want, t[i].ev);
+	/* At every offset (the search goes 16 positions at a time), and with
+	 * the backslashes before it across a block's edge. */
+	char ev[128];
+	for (int pad = 0; pad < 48; pad++) {
+		snprintf(ev, sizeof ev, "{\"q\":\"%.*s\\u0000\"}", pad,
+			 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+		CHECK_MSG(insp_event(&all, ev, strlen(ev), &f) == -EILSEQ, ev);
+		snprintf(ev, sizeof ev, "{\"q\":\"%.*s\\\\u0000\"}", pad,
+			 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+		CHECK_MSG(insp_event(&all, ev, strlen(ev), &f) == 0, ev);
+		snprintf(ev, sizeof ev, "{\"q\":\"%.*s\\\\\\u0000\"}", pad,
+			 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+		CHECK_MSG(insp_event(&all, ev, strlen(ev), &f) == -EILSEQ, ev);
+	}
+	/* A decoded %00 between SQL words: the words are still read as SQL. */
+	static const struct insp_opts sqli = { .detect = POL_DETECT_SQLI };
+	const char *q = "{\"queryStringParameters\":{\"id\":\"1'%00OR%001=1--\"}}";
+	CHECK(insp_event(&sqli, q, strlen(q), &f) == 1);
+	CHECK_STR(f.path, "queryStringParameters.id|url");
 }
 
 /* Where parsers could disagree with the function's: a document nested

@@ -226,9 +226,15 @@ UNIT_SUITE(sqli_benign)
 	}
 	CHECK(!sqli_detect(NULL, 0, NULL));
 	CHECK(!sqli_detect(NULL, 5, NULL));
-	/* the length is what counts: a NUL does not end the value */
-	CHECK(sqli_detect("1 \0 OR 1=1", 10, NULL) == false);
-	CHECK(sqli_detect("x\0' OR 1=1-- -", 14, NULL));
+	/* the length is what counts: a NUL does not end the value, and it
+	 * separates tokens as a blank does (a decoded %00 between words) */
+	CHECK(sqli_detect("1 \0 OR 1=1", sizeof "1 \0 OR 1=1" - 1, NULL));
+	CHECK(sqli_detect("x\0' OR 1=1-- -", sizeof "x\0' OR 1=1-- -" - 1, NULL));
+	CHECK(sqli_detect("1'\0OR\0001=1--", sizeof "1'\0OR\0001=1--" - 1, NULL));
+	CHECK(sqli_detect("1\0UNION\0SELECT\0password\0FROM\0users",
+			  sizeof "1\0UNION\0SELECT\0password\0FROM\0users" - 1, NULL));
+	CHECK(sqli_detect("x'\0or\0'a'='a", sizeof "x'\0or\0'a'='a" - 1, NULL));
+	CHECK(!sqli_detect("it's\0fine", sizeof "it's\0fine" - 1, NULL));
 	CHECK(!sqli_detect("1' OR 1=1-- -", 1, NULL));
 }
 
