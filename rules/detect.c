@@ -62,13 +62,20 @@ static bool in_set(char c, const char *set)
 	return c && strchr(set, c);
 }
 
-/* The first byte decides most comparisons: checked before the call. */
-static bool has_prefix_ci(const char *s, size_t len, size_t at, const char *p)
+static bool has_prefix_ci_rest(const char *s, size_t len, size_t at, const char *p)
 {
-	if (at >= len || tolower((unsigned char)s[at]) != tolower((unsigned char)p[0]))
-		return false;
 	size_t n = strlen(p);
 	return at + n <= len && strncasecmp(s + at, p, n) == 0;
+}
+
+/* The first byte decides most comparisons: checked inline, before the
+ * call (|0x20 folds case for letters and, as a filter, keeps every pair
+ * tolower() would call equal). */
+static inline __attribute__((always_inline)) bool has_prefix_ci(const char *s, size_t len,
+								size_t at, const char *p)
+{
+	return at < len && ((unsigned char)s[at] | 0x20) == ((unsigned char)p[0] | 0x20) &&
+	       has_prefix_ci_rest(s, len, at, p);
 }
 
 static int hexval(char c)

@@ -303,7 +303,7 @@ static bool judge_value(struct walk *w, const struct jpath *path, const char *s,
 		finding(w, "sqli", why, path, s, len);
 		return true;
 	}
-	const struct {
+	static const struct {
 		unsigned bit;
 		const char *name;
 		bool (*fn)(const char *, size_t, struct detect_hit *);
