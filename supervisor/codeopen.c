@@ -637,9 +637,12 @@ static bool pyc_usable(struct sup *s, pid_t tid, const struct stat *st, const ch
 	size_t mod = strcspn(base, ".");
 	if ((size_t)snprintf(src, sizeof src, "%s/%.*s.py", dir, (int)mod, base) >= sizeof src)
 		return false;
-	/* A source judged before (the pre-launch scan) needs no open. */
-	const struct verdict *v =
-		lstat(src, &sst) == 0 && S_ISREG(sst.st_mode) ? lookup(s->code, &sst) : NULL;
+	/* A source judged before (the pre-launch scan) or named by the
+	 * verdict cache needs no open. */
+	bool is_file = lstat(src, &sst) == 0 && S_ISREG(sst.st_mode);
+	const struct verdict *v = is_file ? lookup(s->code, &sst) : NULL;
+	if (!v && is_file && vcache_has_file(s->code->vc, &sst))
+		return true;
 	if (!v) {
 		_cleanup_fd_ int sfd = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (sfd < 0)
@@ -924,11 +927,11 @@ static void prescan_merge(void *arg, const struct prescan_file *f)
 	struct sup *s = arg;
 	struct sup_code *c = s->code;
 
-	if (f->known) {
-		if (!lookup(c, f->st) && cache_slot(c, f->st))
-			cache_commit(c);
+	/* Named by the verdict cache: an open asks it again (copying the
+	 * whole tree's entries here was most of the workload's wait at its
+	 * first code file). */
+	if (f->known)
 		return;
-	}
 	struct verdict *v = cache_slot(c, f->st);
 	for (size_t i = 0; i < f->n_hits; i++) {
 		const struct prescan_hit *h = &f->hits[i];
