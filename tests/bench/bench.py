@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-FNGUARD = os.environ.get("FNGUARD", "build/fnguard")
+FNGUARD = os.path.abspath(os.environ.get("FNGUARD", "build/fnguard"))
 HELPERS = os.environ.get("HELPERS", "build/tests/helpers")
 RUNS = int(os.environ.get("BENCH_RUNS", "60"))
 LOOP_RUNS = int(os.environ.get("BENCH_LOOP_RUNS", "15"))
