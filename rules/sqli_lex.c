@@ -4,6 +4,8 @@
  * most; '--' starts a comment even without the space MySQL wants, as every
  * other server reads it so. Each call does work linear in the token it
  * returns plus the blanks around it. */
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "sqli_lex.h"
@@ -178,39 +180,50 @@ static int upper(int c)
 	return c >= 'a' && c <= 'z' ? c - 32 : c;
 }
 
-static int kw_cmp(const char *name, size_t len, const char *kw)
+/* Every word of a value is looked up: by hash (a binary search of
+ * case-folding compares was most of the detector's time on short prose
+ * such as "item 12"). The index is built once; any thread may ask. */
+#define KW_SLOTS 1024 /* a power of two, > 6x the keywords: short probe runs */
+
+static uint16_t kw_slot[KW_SLOTS]; /* 1 + index into keywords; 0: empty */
+static uint8_t kw_len[sizeof(keywords) / sizeof(keywords[0])];
+static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
+
+static uint32_t kw_hash(const char *w, size_t n)
 {
-	size_t i;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)w[i]) * 16777619u;
+	return h;
+}
 
-	for (i = 0; i < len && kw[i]; i++) {
-		int a = upper((unsigned char)name[i]), b = (unsigned char)kw[i];
-
-		if (a != b)
-			return a - b;
+static void kw_index(void)
+{
+	for (size_t k = 0; k < sizeof(keywords) / sizeof(keywords[0]); k++) {
+		kw_len[k] = (uint8_t)strlen(keywords[k].name);
+		uint32_t h = kw_hash(keywords[k].name, kw_len[k]);
+		while (kw_slot[h & (KW_SLOTS - 1)])
+			h++;
+		kw_slot[h & (KW_SLOTS - 1)] = (uint16_t)(k + 1);
 	}
-	if (i < len)
-		return 1;
-	return kw[i] ? -1 : 0;
 }
 
 const struct sqli_kw *sqli_kw_find(const char *name, size_t len)
 {
-	size_t lo = 0, hi = sizeof(keywords) / sizeof(keywords[0]);
+	char up[KW_MAX];
 
 	if (len == 0 || len > KW_MAX)
 		return NULL;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = kw_cmp(name, len, keywords[mid].name);
-
-		if (c == 0)
-			return &keywords[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+	for (size_t i = 0; i < len; i++)
+		up[i] = (char)upper((unsigned char)name[i]);
+	pthread_once(&kw_once, kw_index);
+	for (uint32_t h = kw_hash(up, len);; h++) {
+		unsigned k = kw_slot[h & (KW_SLOTS - 1)];
+		if (k == 0)
+			return NULL;
+		if (kw_len[k - 1] == len && memcmp(up, keywords[k - 1].name, len) == 0)
+			return &keywords[k - 1];
 	}
-	return NULL;
 }
 
 /* NUL separates tokens as a blank does, as in libinjection: text a

@@ -42,7 +42,7 @@ static void bump_free(void *p)
 static struct doc {
 	char *s;
 	size_t len;
-} *docs;
+} * docs;
 static size_t n_docs, cap_docs;
 
 static void collect(const cJSON *n);
@@ -81,7 +81,8 @@ static void collect(const cJSON *n)
 				size_t out = BASE64_DECODE_LENGTH(len);
 				uint8_t *dec = malloc(out + 1);
 				base64_decode_init(&ctx);
-				if (dec && base64_decode_update(&ctx, &out, dec, len, c->valuestring) &&
+				if (dec &&
+				    base64_decode_update(&ctx, &out, dec, len, c->valuestring) &&
 				    base64_decode_final(&ctx))
 					maybe_doc((const char *)dec, out);
 				free(dec);
