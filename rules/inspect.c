@@ -227,34 +227,43 @@ static bool any_of(v16u8 v)
 	return (lo | hi) != 0;
 }
 
-/* 16 bytes at a time: which of the kinds are in the block. */
-static unsigned kinds_of16(v16u8 v)
+#define K_ALL 0xffu
+
+/* 16 bytes at a time: which of the kinds not in have are in the block
+ * (each test is a few vector operations: once a kind is found in a long
+ * value, the blocks after it are not asked about it again). A block of
+ * word bytes holds none of them: every kind is a non-word byte. */
+static unsigned kinds_of16(v16u8 v, unsigned have)
 {
 	const v16u8 z = { 0 };
-	v16u8 l = v | (z + 0x20); /* ASCII letters folded to lower case */
-	v16u8 word = (v16u8)((l >= z + 'a') & (l <= z + 'z')) |
-		     (v16u8)((v >= z + '0') & (v <= z + '9')) | (v16u8)(v == z + '_') |
-		     (v16u8)(v == z + '-');
 	unsigned k = 0;
-	if (!any_of(~word))
-		return 0;
-	k |= K_ODD;
-	if (any_of((v16u8)(v == z + ';') | (v16u8)(v == z + '|') | (v16u8)(v == z + '&') |
+
+	if (!(have & K_ODD)) {
+		v16u8 l = v | (z + 0x20); /* ASCII letters folded to lower case */
+		v16u8 word = (v16u8)((l >= z + 'a') & (l <= z + 'z')) |
+			     (v16u8)((v >= z + '0') & (v <= z + '9')) | (v16u8)(v == z + '_') |
+			     (v16u8)(v == z + '-');
+		if (!any_of(~word))
+			return 0;
+		k |= K_ODD;
+	}
+	if (!(have & K_CMDI) &&
+	    any_of((v16u8)(v == z + ';') | (v16u8)(v == z + '|') | (v16u8)(v == z + '&') |
 		   (v16u8)(v == z + '\n') | (v16u8)(v == z + '`') | (v16u8)(v == z + '$')))
 		k |= K_CMDI;
 	v16u8 colon = (v16u8)(v == z + ':');
-	if (any_of((v16u8)(v == z + '<') | colon))
+	if (!(have & K_XSS) && any_of((v16u8)(v == z + '<') | colon))
 		k |= K_XSS;
-	if (any_of((v16u8)(v == z + '.') | (v16u8)(v == z + '/') | colon | (v16u8)(v == z) |
-		   (v16u8)(v == z + 0xc0)))
+	if (!(have & K_PATH) && any_of((v16u8)(v == z + '.') | (v16u8)(v == z + '/') | colon |
+				       (v16u8)(v == z) | (v16u8)(v == z + 0xc0)))
 		k |= K_PATH;
-	if (any_of((v16u8)(v == z + '%')))
+	if (!(have & K_PCT) && any_of((v16u8)(v == z + '%')))
 		k |= K_PCT;
-	if (any_of((v16u8)(v == z + '+')))
+	if (!(have & K_PLUS) && any_of((v16u8)(v == z + '+')))
 		k |= K_PLUS;
-	if (any_of((v16u8)(v == z + '=')))
+	if (!(have & K_EQ) && any_of((v16u8)(v == z + '=')))
 		k |= K_EQ;
-	if (any_of((v16u8)(v == z + ' ')))
+	if (!(have & K_SPACE) && any_of((v16u8)(v == z + ' ')))
 		k |= K_SPACE;
 	return k;
 }
@@ -263,12 +272,12 @@ static unsigned kinds_of(const char *s, size_t len)
 {
 	unsigned k = 0;
 	size_t i = 0;
-	for (; i + 16 <= len; i += 16) {
+	for (; i + 16 <= len && k != K_ALL; i += 16) {
 		v16u8 v;
 		memcpy(&v, s + i, 16);
-		k |= kinds_of16(v);
+		k |= kinds_of16(v, k);
 	}
-	for (; i < len; i++) {
+	for (; i < len && k != K_ALL; i++) {
 		unsigned char c = (unsigned char)s[i];
 		k |= kinds[c] | (isalnum(c) || c == '_' || c == '-' ? 0 : K_ODD);
 	}
@@ -453,28 +462,26 @@ static bool escaped_at(const char *s, const char *p)
 static bool nul_escape(const char *s, size_t len)
 {
 	/* JSON's escapes are lower case: "\U0000" is no escape, and cJSON
-	 * refuses the document (it is then judged as text). "u0000" is
-	 * looked for 16 positions at a time (memmem was a twentieth of an
-	 * SQS batch's time: every inner document is scanned too). */
+	 * refuses the document (it is then judged as text). A backslash
+	 * followed by 'u' is looked for 16 positions at a time (memmem was a
+	 * twentieth of an SQS batch's time: every inner document is scanned
+	 * too), then "0000" after it and an odd run of backslashes before. */
 	const v16u8 z = { 0 };
 	size_t i = 0;
-	for (; i + 20 <= len; i += 16) {
-		v16u8 a, b, c, d, e;
+	for (; i + 17 <= len; i += 16) {
+		v16u8 a, b;
 		memcpy(&a, s + i, 16);
 		memcpy(&b, s + i + 1, 16);
-		memcpy(&c, s + i + 2, 16);
-		memcpy(&d, s + i + 3, 16);
-		memcpy(&e, s + i + 4, 16);
-		v16u8 m = (v16u8)(a == z + 'u') & (v16u8)(b == z + '0') & (v16u8)(c == z + '0') &
-			  (v16u8)(d == z + '0') & (v16u8)(e == z + '0');
+		v16u8 m = (v16u8)(a == z + '\\') & (v16u8)(b == z + 'u');
 		if (!any_of(m))
 			continue;
 		for (size_t k = 0; k < 16; k++)
-			if (m[k] && escaped_at(s, s + i + k))
+			if (m[k] && i + k + 6 <= len && memcmp(s + i + k + 2, "0000", 4) == 0 &&
+			    escaped_at(s, s + i + k + 1))
 				return true;
 	}
-	for (; i + 5 <= len; i++)
-		if (memcmp(s + i, "u0000", 5) == 0 && escaped_at(s, s + i))
+	for (; i + 6 <= len; i++)
+		if (memcmp(s + i, "\\u0000", 6) == 0 && escaped_at(s, s + i + 1))
 			return true;
 	return false;
 }
