@@ -352,13 +352,53 @@ static size_t scan_number(const struct sqli_lex *lx, size_t i)
 	return i;
 }
 
+/* is_word() as a table: a word can be a whole value (a base64 body has
+ * no byte that ends one), crossed a byte at a time. */
+static bool word_tab[256];
+static pthread_once_t word_once = PTHREAD_ONCE_INIT;
+
+typedef unsigned char v16u8 __attribute__((vector_size(16)));
+
+/* Whether the 16 bytes at p are all word bytes (is_word()). */
+static bool all_word16(const char *p)
+{
+	const v16u8 z = { 0 };
+	v16u8 v, l;
+	uint64_t lo, hi;
+
+	memcpy(&v, p, 16);
+	l = v | (z + 0x20); /* ASCII letters folded to lower case */
+	v16u8 word = (v16u8)((l >= z + 'a') & (l <= z + 'z')) |
+		     (v16u8)((v >= z + '0') & (v <= z + '9')) | (v16u8)(v == z + '_') |
+		     (v16u8)(v == z + '$') | (v16u8)(v == z + '.') | (v16u8)(v >= z + 0x80);
+	v = ~word;
+	memcpy(&lo, &v, 8);
+	memcpy(&hi, (const char *)&v + 8, 8);
+	return (lo | hi) == 0;
+}
+
+static void word_index(void)
+{
+	for (int c = 0; c < 256; c++)
+		word_tab[c] = is_word(c);
+}
+
 static void lex_word(struct sqli_lex *lx, struct sqli_tok *t, size_t start)
 {
 	size_t i = start, end;
 	bool unterminated;
 
-	while (is_word(at(lx, i)))
+	pthread_once(&word_once, word_index);
+	/* Most words are short: 16 bytes at a time only past the first 16. */
+	size_t first = lx->len - start < 16 ? lx->len : start + 16;
+	while (i < first && word_tab[(unsigned char)lx->s[i]])
 		i++;
+	if (i == start + 16) {
+		while (i + 16 <= lx->len && all_word16(lx->s + i))
+			i += 16;
+		while (i < lx->len && word_tab[(unsigned char)lx->s[i]])
+			i++;
+	}
 	/* "end of a sentence." ends the word before its dot */
 	end = i;
 	while (end > start + 1 && lx->s[end - 1] == '.')

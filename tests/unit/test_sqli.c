@@ -273,6 +273,16 @@ UNIT_SUITE(sqli_lexer)
 		{ "abc' OR 1", '\'', "skn" },
 		{ "abc OR 1", '\'', "S" },
 		{ "a]b", '[', "sb" },
+		/* words across the lexer's 16-byte steps, ended by each kind */
+		{ "abcdefghijklmno OR 1", 0, "bkn" },
+		{ "abcdefghijklmnop OR 1", 0, "bkn" },
+		{ "abcdefghijklmnopq(1)", 0, "b(n)" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'x'", 0, "bs" },
+		{ "abcdefghijklmnopqrstuvwxyzabcdef-- c", 0, "bc" },
+		{ "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t end.", 0, "bkx" },
+		{ "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 OR 1",
+		  0, "bkn" },
+		{ "SELECTSELECTSELECTSELECTSELECTSELECT", 0, "b" },
 	};
 	char got[64], d[256];
 
