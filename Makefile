@@ -151,6 +151,12 @@ $(BUILD)/tests/helpers/insp_bench: tests/helpers/insp_bench.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# b64_check runs the base64 readings, built from their source.
+$(BUILD)/tests/helpers/b64_check: tests/helpers/b64_check.c rules/b64.c rules/b64.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Irules -o $@ $< \
+		rules/b64.c -lpthread
+
 # sqli_check runs the detector itself, so it is built from its sources.
 $(BUILD)/tests/helpers/sqli_check: tests/helpers/sqli_check.c rules/sqli.c rules/sqli_lex.c \
 		rules/sqli.h rules/sqli_lex.h

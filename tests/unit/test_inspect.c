@@ -48,6 +48,23 @@ UNIT_SUITE(inspect_base64_bodies)
 		{ "{\"isBase64Encoded\":true,\"body\":\"eDsgY2F0IC9l\\ndGMvcGFzc3dk\"}", 1,
 		  "body|base64" },
 		{ "{\"isBase64Encoded\":true,\"body\":\"aGVsbG8gd29ybGQ=\"}", 0, NULL },
+		/* Two quads: one in the quick loop, the padded last on its own. */
+		{ "{\"isBase64Encoded\":true,\"body\":\"OyBpZA==\"}", 1, "body|base64" },
+		{ "{\"isBase64Encoded\":true,\"body\":\"eDsgaWQ=\"}", 1, "body|base64" },
+		{ "{\"isBase64Encoded\":true,\"body\":\"eHk7IGlk\"}", 1, "body|base64" },
+		/* Not plain base64: each runtime's reading is judged (b64.h).
+		 * Node and Python both stop at "eA==": "x", no attack. */
+		{ "{\"isBase64Encoded\":true,\"body\":\"eA==OyBpZA==\"}", 0, NULL },
+		/* ... here both read "; id" before the padding nettle refuses */
+		{ "{\"isBase64Encoded\":true,\"body\":\"OyBpZA==eA==\"}", 1, "body|base64" },
+		/* Python skips a '=' that ends no quad: "; id" (Node: ";") */
+		{ "{\"isBase64Encoded\":true,\"body\":\"Oy=BpZA==\"}", 1, "body|base64" },
+		{ "{\"isBase64Encoded\":true,\"body\":\"=OyBpZA==\"}", 1, "body|base64" },
+		/* Node needs no padding (Python raises) */
+		{ "{\"isBase64Encoded\":true,\"body\":\"OyBpZA\"}", 1, "body|base64" },
+		/* both skip a byte outside the alphabet */
+		{ "{\"isBase64Encoded\":true,\"body\":\"O$yBpZA==\"}", 1, "body|base64" },
+		{ "{\"isBase64Encoded\":true,\"body\":\"OyB=pZA==\"}", 0, NULL },
 		{ "{\"isBase64Encoded\":true,\"body\":\"not base64; cat /etc/passwd\"}", 1,
 		  "body" },
 		{ "{\"isBase64Encoded\":false,\"body\":\"eDsgY2F0IC9ldGMvcGFzc3dk\"}", 0, NULL },
