@@ -14,6 +14,7 @@
 #include "b64.h"
 #include "cleanup.h"
 #include "detect.h"
+#include "jsonfix.h"
 #include "policy.h"
 #include "sqli.h"
 
@@ -484,7 +485,7 @@ static bool nul_escape(const char *s, size_t len)
  * than blanks after it, *trailing is set and the caller judges the whole
  * text as well (`{"a":1} ' OR 1=1 --` is a document to cJSON, and text
  * to a function that stores it as it came). NULL: no document. */
-static cJSON *parse_doc(const char *s, size_t len, bool *trailing)
+static cJSON *parse_one(const char *s, size_t len, bool *trailing)
 {
 	const char *end = NULL;
 	cJSON *d = cJSON_ParseWithLengthOpts(s, len, &end, false);
@@ -496,6 +497,19 @@ static cJSON *parse_doc(const char *s, size_t len, bool *trailing)
 		*trailing = end < s + len;
 	}
 	return d;
+}
+
+/* A document cJSON refuses may still be one to the function's runtime
+ * (NaN, a lone surrogate escape: jsonfix.h): it is then read as they
+ * read it, so that its other fields are judged one by one too. */
+static cJSON *parse_doc(const char *s, size_t len, bool *trailing)
+{
+	cJSON *d = parse_one(s, len, trailing);
+	if (d)
+		return d;
+	size_t n;
+	_cleanup_free_ char *fixed = jfix_relaxed(s, len, &n);
+	return fixed ? parse_one(fixed, n, trailing) : NULL;
 }
 
 /* Values judged clean earlier in the same event, by their bytes: a batch

@@ -668,8 +668,12 @@ static bool finish(struct judge *j, bool comment, size_t off, struct sqli_result
 	if (comment)
 		fp_add(j, 'c');
 	/* the value must end where an operand may end, having closed what it
-	 * opened, or be cut off */
-	if (!cut && (comment || j->st != ST_AFTER || j->depth > 0))
+	 * opened, or be cut off. Any comment ends the query where its server
+	 * reads it as one ("--x" to PostgreSQL, "#x" to MySQL): what came
+	 * before it is judged as if the value ended there; only a comment
+	 * every server reads cuts an open query or makes a lone break-out
+	 * (an option after a quote, "x' --force", is no attack). */
+	if (!cut && (j->st != ST_AFTER || j->depth > 0))
 		return false;
 	if (j->fire >= 0)
 		return hit(j, j->reason, j->trig, out);

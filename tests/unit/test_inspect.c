@@ -239,6 +239,16 @@ UNIT_SUITE(inspect_parser_disagreements)
 		{ "{\"body\":\"{\\\"a\\\":1} x' OR 1=1 --\"}", 1, "body" },
 		{ "{\"body\":\"{\\\"a\\\":1}  \\n \"}", 0, NULL },
 		{ "{\"a\":\"fine\"} x; cat /etc/passwd", 1, "$" },
+		/* Documents cJSON refuses and Python or Node reads (jsonfix.h):
+		 * each field is still judged on its own. */
+		{ "{\"a\": NaN, \"q\": \"1' OR 1=1 --\"}", 1, "q" },
+		{ "[-Infinity, Infinity, \"1' OR 1=1 --\"]", 1, "[2]" },
+		{ "{\"x\": \"\\ud800\", \"q\": \"1' OR 1=1 --\"}", 1, "q" },
+		{ "{\"x\": \"\\udc00\\ud800\", \"q\": \"1' OR 1=1 --\"}", 1, "q" },
+		{ "{\"m\": \"{\\\"x\\\": \\\"\\\\ud800\\\", \\\"q\\\": \\\"x; id\\\"}\"}", 1,
+		  "m|json.q" },
+		{ "{\"x\": \"\\ud83d\\ude00\", \"q\": \"fine\"}", 0, NULL },
+		{ "{\"x\": \"\\\\ud800 NaN\", \"q\": \"fine\"}", 0, NULL },
 	};
 	run_table(t, sizeof t / sizeof t[0]);
 }

@@ -43,6 +43,12 @@ static const struct {
 	{ "admin' -- x", SQLI_CTX_SQUOTE },
 	{ "admin'/*", SQLI_CTX_SQUOTE },
 	{ "admin\")-- -", SQLI_CTX_DQUOTE },
+	/* a comment only some servers read ("--x": PostgreSQL, SQL Server,
+	 * Oracle, SQLite; "#x": MySQL) after a complete injection */
+	{ "1' OR 1=1 --x", SQLI_CTX_SQUOTE },
+	{ "1' OR 1=1#x", SQLI_CTX_SQUOTE },
+	{ "1 OR 1=1 --x", SQLI_CTX_ASIS },
+	{ "1' UNION SELECT password FROM users--x", SQLI_CTX_SQUOTE },
 	/* UNION */
 	{ "1 AND 1=2 UNION SELECT username, password FROM users", SQLI_CTX_ASIS },
 	{ "1' UNION SELECT NULL,NULL,NULL-- -", SQLI_CTX_SQUOTE },
@@ -112,6 +118,10 @@ static const struct {
 };
 
 static const char *const benign[] = {
+	/* an option or an anchor after a quote: no server cuts there */
+	"gcloud run 'svc' --force",
+	"name' --strict",
+	"see 'usage' #usage",
 	/* prose the brief names */
 	"select the items from the list",
 	"O'Reilly's",
