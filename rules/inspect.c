@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -220,6 +221,22 @@ static const unsigned char kinds[256] = {
 	[' '] = K_ODD | K_SPACE,
 };
 
+/* kinds[] with K_ODD on every byte that is not a letter, digit, '_' or
+ * '-' (isalnum() per byte was most of the cost of short values). */
+static unsigned char kinds_byte[256];
+static pthread_once_t kinds_once = PTHREAD_ONCE_INIT;
+
+static void kinds_index(void)
+{
+	for (int c = 0; c < 256; c++)
+		kinds_byte[c] = (unsigned char)(kinds[c] |
+						((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+								 (c >= '0' && c <= '9') ||
+								 c == '_' || c == '-'
+							 ? 0
+							 : K_ODD));
+}
+
 typedef unsigned char v16u8 __attribute__((vector_size(16)));
 
 static bool any_of(v16u8 v)
@@ -280,10 +297,9 @@ static unsigned kinds_of(const char *s, size_t len)
 		memcpy(&v, s + i, 16);
 		k |= kinds_of16(v, k);
 	}
-	for (; i < len && k != K_ALL; i++) {
-		unsigned char c = (unsigned char)s[i];
-		k |= kinds[c] | (isalnum(c) || c == '_' || c == '-' ? 0 : K_ODD);
-	}
+	pthread_once(&kinds_once, kinds_index);
+	for (; i < len && k != K_ALL; i++)
+		k |= kinds_byte[(unsigned char)s[i]];
 	return k;
 }
 
