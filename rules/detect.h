@@ -5,15 +5,13 @@
  * script, a climb out of a directory — not for single suspicious words,
  * so ordinary text (prose with semicolons, "less than" signs, dotted
  * version numbers) passes. No system calls, no allocation, linear in the
- * input; inputs past DETECT_MAX bytes are judged on their first
- * DETECT_MAX. */
+ * input, all of which is judged: an attack behind any length of padding
+ * is found (a value is bounded by the event's own size limit). */
 #ifndef FNG_DETECT_H
 #define FNG_DETECT_H
 
 #include <stdbool.h>
 #include <stddef.h>
-
-#define DETECT_MAX (256u * 1024u)
 
 struct detect_hit {
 	size_t offset;      /* where the telling part starts */

@@ -1,6 +1,9 @@
 /* The event detectors: what each must flag and what ordinary text (prose
  * with semicolons, ampersands, angle brackets, dotted paths) must pass. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "detect.h"
 #include "unit.h"
@@ -109,4 +112,77 @@ UNIT_SUITE(detect_url_decode_cases)
 	CHECK(n == 13 && memcmp(out, "a b c../%zz%4", 13) == 0);
 	n = detect_url_decode("a+b", 3, out, false);
 	CHECK(n == 3 && memcmp(out, "a+b", 3) == 0);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Each detector reads the whole value: an attack behind 300 KB of
+ * padding (they stopped at 256 KB) is found. */
+UNIT_SUITE(detect_past_padding)
+{
+	static const struct {
+		detector d;
+		const char *tail;
+	} t[] = {
+		{ detect_cmdi, " x; cat /etc/passwd" },
+		{ detect_xss, " <script>alert(1)</script>" },
+		{ detect_path_traversal, " ../../../etc/passwd" },
+	};
+	size_t pad = 300u << 10;
+	char *buf = malloc(pad + 64);
+	struct detect_hit h;
+
+	if (!buf) {
+		CHECK(buf != NULL);
+		return;
+	}
+	memset(buf, 'a', pad);
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		size_t n = strlen(t[i].tail);
+		memcpy(buf + pad, t[i].tail, n);
+		CHECK_MSG(t[i].d(buf, pad + n, &h) && h.offset >= pad, t[i].tail);
+		CHECK_MSG(!t[i].d(buf, pad, &h), t[i].tail);
+	}
+	free(buf);
+}
+
+/* Hostile values stay linear: 4 MiB of each unit, every detector, well
+ * under the bound a quadratic scan blows through (200,000 '&' took cmdi
+ * twelve seconds when each '&' crossed the run after it again). */
+UNIT_SUITE(detect_hostile)
+{
+	static const char *const units[] = { "|", "&",   "|&",    "; ", ";",          "$(", "`",
+					     "<", "<a ", "<a on", ":",  "javascript", ".",  "../",
+					     "/", "..",  "\xc0",  " ",  "\t" };
+	static const detector dets[] = { detect_cmdi, detect_xss, detect_path_traversal };
+	size_t len = 4u << 20;
+	char *buf = malloc(len);
+	char d[128];
+	struct detect_hit h;
+
+	if (!buf) {
+		CHECK(buf != NULL);
+		return;
+	}
+	for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+		size_t ul = strlen(units[u]);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = units[u][i % ul];
+		for (size_t k = 0; k < sizeof dets / sizeof dets[0]; k++) {
+			struct timespec t0;
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			(void)dets[k](buf, len, &h);
+			double ms = ms_since(&t0);
+			snprintf(d, sizeof d, "'%s' x 4 MiB, detector %zu: %.0f ms", units[u], k,
+				 ms);
+			CHECK_MSG(ms < 2000, d);
+		}
+	}
+	free(buf);
 }
