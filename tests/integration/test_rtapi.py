@@ -417,3 +417,39 @@ def test_broken_upstream_is_a_log_line_not_a_crash(tmp_path):
     assert any(e["event"] == "runtime_api" and "cannot reach" in e["reason"] for e in events)
     p, events = run_against(tmp_path, "not-an-address")
     assert p.returncode == 125 and "AWS_LAMBDA_RUNTIME_API" in p.stderr, p.stderr
+
+
+ENCODED_APP = '''
+import os
+def handler(event, ctx):
+    return {"value": os.environ[event["name"]]}
+'''
+
+# Secrets the runtime's json.dumps writes otherwise than as their bytes.
+ENCODED = {"DB_PASSWORD": 'pa"ss\\word-123', "API_TOKEN": "t\u00f6k\u00e9n-secret-1",
+           "EMOJI_SECRET": "key-\U0001f600-secret", "NEWLINE_SECRET": "line1\nline2-secret"}
+
+
+def test_secret_as_the_runtime_encodes_it_is_caught(function, tmp_path):
+    """A Python handler returns a secret; the runtime serialises the
+    response with json.dumps, which writes a quote, a backslash, a newline
+    and non-ASCII letters as escapes: the body holds none of the secret's
+    bytes as they are, and each is still replaced (jsonesc.h)."""
+    pol = tmp_path / "p.yaml"
+    pol.write_text("version: 1\nresponses:\n  secrets: env\n  action: deny\n")
+    log = tmp_path / "fnguard.jsonl"
+    f = function([FNGUARD, "run", "-p", str(pol), "--log", str(log), "--", PY, BOOTSTRAP],
+                 app=ENCODED_APP, env_extra=dict(ENCODED, PLAIN="not a secret name"))
+    for name, value in ENCODED.items():
+        escaped = json.dumps(value)[1:-1]
+        assert escaped != value  # the case this test is about
+        status, _, body = f.invoke({"name": name})
+        assert json.loads(body)["errorType"] == "Security.Violation", (name, body)
+        assert escaped.encode() not in body and value.encode() not in body
+    status, _, body = f.invoke({"name": "PLAIN"})
+    assert json.loads(body) == {"value": "not a secret name"}
+    text = log.read_text()
+    for name, value in ENCODED.items():
+        assert value not in text and json.dumps(value)[1:-1] not in text, name
+    resp = [e for e in log_events(log) if e["event"] == "response"]
+    assert len(resp) == len(ENCODED) and all(e["rule"] == "secrets: env" for e in resp), resp
