@@ -811,6 +811,104 @@ int insp_event(const struct insp_opts *o, const char *body, size_t len, struct i
 	return w.err ? w.err : 0;
 }
 
+/* ---- the texts inside a response ---- */
+
+struct texts {
+	insp_text_fn fn;
+	void *arg;
+	size_t leaves;
+	int err;
+};
+
+static bool texts_doc(struct texts *t, const char *s, size_t len, int depth);
+
+static bool texts_string(struct texts *t, const char *s, size_t len, int depth, bool b64)
+{
+	if (t->err)
+		return false;
+	if (depth > INSP_DEPTH || ++t->leaves > INSP_LEAVES) {
+		t->err = -E2BIG; /* the rest would go unseen: refused */
+		return false;
+	}
+	if (t->fn(t->arg, s, len) || texts_doc(t, s, len, depth + 1))
+		return true;
+	if (!b64 || t->err)
+		return false;
+	/* A body API Gateway decodes before it leaves: as each runtime's
+	 * decoder reads it (b64.h), the same readings as for events. */
+	size_t n = 0;
+	bool plain;
+	_cleanup_free_ char *dec = base64_text(s, len, &n, &plain);
+	if (dec && texts_string(t, dec, n, depth + 1, false))
+		return true;
+	if (plain)
+		return false;
+	_cleanup_free_ unsigned char *node = malloc(B64_OUT_MAX(len) + 1);
+	_cleanup_free_ unsigned char *py = malloc(B64_OUT_MAX(len) + 1);
+	if (!node || !py) {
+		t->err = -ENOMEM;
+		return false;
+	}
+	size_t nn = b64_node(s, len, node);
+	ssize_t np = b64_python(s, len, py);
+	return texts_string(t, (const char *)node, nn, depth + 1, false) ||
+	       (np >= 0 && texts_string(t, (const char *)py, (size_t)np, depth + 1, false));
+}
+
+static bool texts_node(struct texts *t, const cJSON *node, int depth)
+{
+	bool b64 = false;
+
+	if (depth > INSP_DEPTH * 4) {
+		t->err = -E2BIG;
+		return false;
+	}
+	for (const cJSON *c = cJSON_IsObject(node) ? node->child : NULL; c; c = c->next)
+		if (c->string && strcmp(c->string, "isBase64Encoded") == 0)
+			b64 = b64 || (!cJSON_IsFalse(c) && !cJSON_IsNull(c));
+	for (const cJSON *c = node->child; c && !t->err; c = c->next) {
+		if (c->string && cJSON_IsObject(node) &&
+		    texts_string(t, c->string, strlen(c->string), depth, false))
+			return true;
+		if (cJSON_IsString(c) && c->valuestring) {
+			bool body = b64 && c->string && strcmp(c->string, "body") == 0;
+			if (texts_string(t, c->valuestring, strlen(c->valuestring), depth, body))
+				return true;
+		} else if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && texts_node(t, c, depth + 1)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool texts_doc(struct texts *t, const char *s, size_t len, int depth)
+{
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	if (i == len || (s[i] != '{' && s[i] != '['))
+		return false;
+	struct arena_mark m = arena_mark();
+	bool trailing, hit = false;
+	cJSON *d = parse_doc(s, len, &trailing);
+	if (d)
+		hit = texts_node(t, d, depth);
+	arena_release(m);
+	return hit;
+}
+
+int insp_response_texts(const char *body, size_t len, insp_text_fn fn, void *arg)
+{
+	struct texts t = { .fn = fn, .arg = arg };
+
+	cJSON_Hooks hooks = { arena_alloc, arena_free };
+	cJSON_InitHooks(&hooks);
+	bool hit = texts_doc(&t, body, len, 0);
+	arena_release((struct arena_mark){ 0 });
+	cJSON_InitHooks(NULL);
+	return hit ? 1 : t.err;
+}
+
 /* AKIA/ASIA followed by 16 upper-case letters or digits, on word bounds. */
 static bool aws_key_at(const char *s, size_t len, size_t i)
 {
@@ -823,6 +921,17 @@ static bool aws_key_at(const char *s, size_t len, size_t i)
 	return i + 20 == len || !isalnum((unsigned char)s[i + 20]);
 }
 
+bool insp_aws_key(const char *s, size_t len, size_t *at)
+{
+	for (size_t i = 0; i + 20 <= len; i++) {
+		if (s[i] == 'A' && aws_key_at(s, len, i)) {
+			*at = i;
+			return true;
+		}
+	}
+	return false;
+}
+
 int insp_response(const struct rules *r, const char *body, size_t len, struct insp_finding *f)
 {
 	struct insp_opts o = { .rules = r };
@@ -830,11 +939,10 @@ int insp_response(const struct rules *r, const char *body, size_t len, struct in
 
 	memset(f, 0, sizeof *f);
 	f->source = "response";
-	for (size_t i = 0; i + 20 <= len; i++) {
-		if (body[i] == 'A' && aws_key_at(body, len, i)) {
-			finding(&w, "aws_key", "aws-access-key-id", NULL, body + i, 20);
-			return 1;
-		}
+	size_t at;
+	if (insp_aws_key(body, len, &at)) {
+		finding(&w, "aws_key", "aws-access-key-id", NULL, body + at, 20);
+		return 1;
 	}
 	if (r && judge_value(&w, NULL, body, len, ~0u))
 		return 1;

@@ -47,4 +47,19 @@ const char *insp_source(const char *body, size_t len);
  * log's redaction knows them). */
 int insp_response(const struct rules *r, const char *body, size_t len, struct insp_finding *f);
 
+/* Whether s holds an AWS access key id (AKIA/ASIA + 16 upper-case
+ * letters or digits, on word bounds); *at is where. */
+bool insp_aws_key(const char *s, size_t len, size_t *at);
+
+/* The texts a response carries inside its JSON, as the code that reads
+ * the response would have them: each key and string value decoded by the
+ * JSON parser (what the runtime's encoder escaped is whole again), the
+ * JSON documents inside strings (an API Gateway response's body), and a
+ * body that isBase64Encoded marks, decoded as each runtime reads it. fn
+ * is called on each and returns true to stop. Returns 1 when it stopped,
+ * 0 when it saw every text (a body that is no JSON has none: the caller
+ * judges the body itself), or -errno as insp_event (fail closed). */
+typedef bool (*insp_text_fn)(void *arg, const char *s, size_t len);
+int insp_response_texts(const char *body, size_t len, insp_text_fn fn, void *arg);
+
 #endif

@@ -149,6 +149,32 @@ static bool secret_in(struct sup *s, const char *body, size_t len, char *match, 
 	return false;
 }
 
+/* A text inside a response (insp_response_texts()): a secret or an AWS
+ * key id in it, decoded as the reader of the response would have it. */
+struct text_check {
+	struct sup *s;
+	const char *rule;
+	char match[128];
+};
+
+static bool text_leaks(void *arg, const char *text, size_t len)
+{
+	struct text_check *tc = arg;
+	size_t at;
+
+	if (tc->s->pol->responses.secrets == POL_SECRETS_ENV &&
+	    secret_in(tc->s, text, len, tc->match, sizeof tc->match)) {
+		tc->rule = "secrets: env";
+		return true;
+	}
+	if (insp_aws_key(text, len, &at)) {
+		tc->rule = "aws-access-key-id";
+		snprintf(tc->match, sizeof tc->match, "%.20s", text + at);
+		return true;
+	}
+	return false;
+}
+
 static void on_response(void *arg, const char *rid, const char *body, size_t len,
 			struct rtapi_verdict *v)
 {
@@ -171,7 +197,14 @@ static void on_response(void *arg, const char *rid, const char *body, size_t len
 		rule = uninspectable_rule(rc);
 		snprintf(match, sizeof match, "%s", uninspectable_why(rc));
 	} else {
-		return;
+		/* The body as it is was clean: what its JSON carries decoded
+		 * (escapes, a base64 API Gateway body) may not be. */
+		struct text_check tc = { .s = s };
+		rc = insp_response_texts(body, len, text_leaks, &tc);
+		if (rc == 0)
+			return;
+		rule = rc > 0 ? tc.rule : uninspectable_rule(rc);
+		snprintf(match, sizeof match, "%s", rc > 0 ? tc.match : uninspectable_why(rc));
 	}
 	const char *action = sup_violation_action(s, s->pol->responses.action, &eff);
 	cJSON *ev = log_begin(s->log, "response", action, s->child);

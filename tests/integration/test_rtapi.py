@@ -453,3 +453,40 @@ def test_secret_as_the_runtime_encodes_it_is_caught(function, tmp_path):
         assert value not in text and json.dumps(value)[1:-1] not in text, name
     resp = [e for e in log_events(log) if e["event"] == "response"]
     assert len(resp) == len(ENCODED) and all(e["rule"] == "secrets: env" for e in resp), resp
+
+
+PROXY_APP = '''
+import base64, json, os
+def handler(event, ctx):
+    inner = json.dumps({"value": os.environ.get(event["name"], "nothing to see")})
+    if event.get("b64"):
+        return {"statusCode": 200, "isBase64Encoded": True,
+                "body": base64.b64encode(inner.encode()).decode()}
+    return {"statusCode": 200, "body": inner}
+'''
+
+
+def test_secret_inside_an_api_gateway_body_is_caught(function, tmp_path):
+    """An API Gateway proxy response carries its body as a JSON string
+    (the secret escaped twice: pa\\\\\\"ss) or as base64 (isBase64Encoded):
+    neither holds the secret's bytes, and API Gateway hands the caller the
+    decoded body. Each is judged as the caller reads it."""
+    pol = tmp_path / "p.yaml"
+    pol.write_text("version: 1\nresponses:\n  secrets: env\n  action: deny\n")
+    log = tmp_path / "fnguard.jsonl"
+    env = {"DB_PASSWORD": 'pa"ss\\word-123', "API_TOKEN": "plain-token-value-1",
+           "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE"}
+    f = function([FNGUARD, "run", "-p", str(pol), "--log", str(log), "--", PY, BOOTSTRAP],
+                 app=PROXY_APP, env_extra=env)
+    for name in env:
+        for b64 in (False, True):
+            status, _, body = f.invoke({"name": name, "b64": b64})
+            assert json.loads(body).get("errorType") == "Security.Violation", (name, b64, body)
+    # Clean bodies of both kinds go out unchanged.
+    for b64 in (False, True):
+        status, _, body = f.invoke({"name": "UNSET", "b64": b64})
+        out = json.loads(body)
+        assert out["statusCode"] == 200 and "errorType" not in out, out
+    text = log.read_text()
+    for value in env.values():
+        assert value not in text, value

@@ -252,3 +252,47 @@ UNIT_SUITE(inspect_parser_disagreements)
 	};
 	run_table(t, sizeof t / sizeof t[0]);
 }
+
+/* The texts a response carries (insp_response_texts): found as its
+ * reader has them, decoded. */
+static bool holds_needle(void *arg, const char *s, size_t len)
+{
+	const char *needle = arg;
+	return memmem(s, len, needle, strlen(needle)) != NULL;
+}
+
+UNIT_SUITE(inspect_response_texts)
+{
+	static const struct {
+		const char *body;
+		int want;
+	} t[] = {
+		/* escaped once, as json.dumps writes a quote and a backslash */
+		{ "{\"v\": \"pa\\\"ss\\\\word\"}", 1 },
+		/* twice: an API Gateway body that is itself JSON */
+		{ "{\"body\": \"{\\\"v\\\": \\\"pa\\\\\\\"ss\\\\\\\\word\\\"}\"}", 1 },
+		/* base64 ("pa\"ss\\word" as the body), only where marked */
+		{ "{\"isBase64Encoded\": true, \"body\": \"cGEic3Ncd29yZA==\"}", 1 },
+		{ "{\"isBase64Encoded\": false, \"body\": \"cGEic3Ncd29yZA==\"}", 0 },
+		/* base64 a lenient decoder reads ("=" in the middle) */
+		{ "{\"isBase64Encoded\": true, \"body\": \"cGEic3Nc=d29yZA==\"}", 1 },
+		/* in a key, in an array, as \u escapes */
+		{ "{\"pa\\\"ss\\\\word\": 1}", 1 },
+		{ "[1, [\"x\", \"pa\\u0022ss\\u005cword\"]]", 1 },
+		{ "{\"v\": \"clean\"}", 0 },
+		{ "not json pa\"ss\\word", 0 }, /* the body itself is the caller's */
+	};
+
+	static char needle[] = "pa\"ss\\word", x[] = "x";
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		CHECK_MSG(insp_response_texts(t[i].body, strlen(t[i].body), holds_needle, needle) ==
+				  t[i].want,
+			  t[i].body);
+	/* Nested past the walk's depth: refused, not seen in part. */
+	char deep[256];
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	deep[200] = 0;
+	CHECK(insp_response_texts(deep, strlen(deep), holds_needle, x) == -E2BIG);
+}
