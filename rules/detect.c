@@ -294,8 +294,98 @@ static bool event_handler_in_tag(const char *s, size_t len, size_t lt, size_t *w
 	return false;
 }
 
+/* The character a reference at s[i] ('&') stands for in an attribute
+ * value, its length in *n; -1 for none. Numeric ones with or without
+ * their ';' (a browser takes "&#58" too), and the named ones that can
+ * spell or split a scheme. */
+static long charref_at(const char *s, size_t len, size_t i, size_t *n)
+{
+	static const struct {
+		const char *name;
+		char c;
+	} named[] = { { "colon;", ':' }, { "Tab;", '\t' },   { "NewLine;", '\n' },
+		      { "sol;", '/' },   { "period;", '.' }, { "amp;", '&' } };
+	size_t j = i + 1;
+
+	if (j < len && s[j] == '#') {
+		bool hex = j + 1 < len && (s[j + 1] == 'x' || s[j + 1] == 'X');
+		long v = 0;
+		size_t start = j += hex ? 2 : 1;
+		for (; j < len && (hex ? hexval(s[j]) >= 0 : isdigit((unsigned char)s[j])); j++)
+			if (v < 0x110000)
+				v = v * (hex ? 16 : 10) + (hex ? hexval(s[j]) : s[j] - '0');
+		if (j == start)
+			return -1;
+		if (j < len && s[j] == ';')
+			j++;
+		*n = j - i;
+		return v;
+	}
+	for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
+		size_t m = strlen(named[k].name);
+		if (j + m <= len && memcmp(s + j, named[k].name, m) == 0) {
+			*n = 1 + m;
+			return named[k].c;
+		}
+	}
+	return -1;
+}
+
+/* A script URL spelled with character references or split by tabs and
+ * line breaks, as a browser reads an attribute value: it decodes the
+ * references, then drops every tab, CR and LF from the URL before it
+ * reads the scheme ("java&#x09;script&colon;alert(1)" runs). The value
+ * is read once, the last characters kept in a window. */
+static bool script_url_encoded(const char *s, size_t len, size_t *where)
+{
+	/* The last 32 characters read, as a ring: win[k % 32] is the k-th. */
+	char win[32];
+	size_t src[32], total = 0;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = 1;
+		long c = s[i] == '&' ? charref_at(s, len, i, &n) : (unsigned char)s[i];
+		if (c < 0) {
+			c = '&';
+			n = 1;
+		}
+		size_t at = i;
+		i += n;
+		if (c == '\t' || c == '\n' || c == '\r')
+			continue;
+		c = c < 0x80 ? tolower((int)c) : 0x80;
+		win[total % 32] = (char)c;
+		src[total % 32] = at;
+		total++;
+		if (c != ':' && c != 'l') /* every script URL ends so */
+			continue;
+		for (size_t k = 0; k < sizeof script_urls / sizeof script_urls[0]; k++) {
+			size_t m = strlen(script_urls[k]), j = 0;
+			if (total < m)
+				continue;
+			while (j < m && win[(total - m + j) % 32] == script_urls[k][j])
+				j++;
+			if (j < m ||
+			    (total > m && isalnum((unsigned char)win[(total - m - 1) % 32])))
+				continue;
+			*where = src[(total - m) % 32];
+			return true;
+		}
+	}
+	return false;
+}
+
 bool detect_xss(const char *s, size_t len, struct detect_hit *hit)
 {
+	size_t enc;
+
+	if ((memchr(s, '&', len) || memchr(s, '\t', len) || memchr(s, '\n', len) ||
+	     memchr(s, '\r', len)) &&
+	    script_url_encoded(s, len, &enc)) {
+		hit->offset = enc;
+		hit->reason = "script URL";
+		return true;
+	}
 	for (size_t i = next_of(s, 0, len, &xss_set); i < len;
 	     i = next_of(s, i + 1, len, &xss_set)) {
 		if (s[i] == '<') {

@@ -204,7 +204,7 @@ static bool on_rule(void *arg, const struct rules_finding *rf)
 enum {
 	K_ODD = 1u << 0,   /* not a letter, digit, '_' or '-' */
 	K_CMDI = 1u << 1,  /* ; | & newline ` $ */
-	K_XSS = 1u << 2,   /* < : */
+	K_XSS = 1u << 2,   /* < : & tab CR LF */
 	K_PATH = 1u << 3,  /* . / : NUL 0xc0 */
 	K_PCT = 1u << 4,   /* % */
 	K_PLUS = 1u << 5,  /* + */
@@ -212,12 +212,26 @@ enum {
 	K_SPACE = 1u << 7, /* ' ' */
 };
 
+/* XSS: '&' '\t' '\n' '\r' too, which can spell or split a script URL's
+ * scheme (detect.h). */
 static const unsigned char kinds[256] = {
-	[0] = K_ODD | K_PATH,    [';'] = K_ODD | K_CMDI,  ['|'] = K_ODD | K_CMDI,
-	['&'] = K_ODD | K_CMDI,  ['\n'] = K_ODD | K_CMDI, ['`'] = K_ODD | K_CMDI,
-	['$'] = K_ODD | K_CMDI,  ['<'] = K_ODD | K_XSS,   [':'] = K_ODD | K_XSS | K_PATH,
-	['.'] = K_ODD | K_PATH,  ['/'] = K_ODD | K_PATH,  [0xc0] = K_ODD | K_PATH,
-	['%'] = K_ODD | K_PCT,   ['+'] = K_ODD | K_PLUS,  ['='] = K_ODD | K_EQ,
+	[0] = K_ODD | K_PATH,
+	[';'] = K_ODD | K_CMDI,
+	['|'] = K_ODD | K_CMDI,
+	['&'] = K_ODD | K_CMDI | K_XSS,
+	['\n'] = K_ODD | K_CMDI | K_XSS,
+	['`'] = K_ODD | K_CMDI,
+	['\t'] = K_ODD | K_XSS,
+	['\r'] = K_ODD | K_XSS,
+	['$'] = K_ODD | K_CMDI,
+	['<'] = K_ODD | K_XSS,
+	[':'] = K_ODD | K_XSS | K_PATH,
+	['.'] = K_ODD | K_PATH,
+	['/'] = K_ODD | K_PATH,
+	[0xc0] = K_ODD | K_PATH,
+	['%'] = K_ODD | K_PCT,
+	['+'] = K_ODD | K_PLUS,
+	['='] = K_ODD | K_EQ,
 	[' '] = K_ODD | K_SPACE,
 };
 
@@ -272,7 +286,9 @@ static unsigned kinds_of16(v16u8 v, unsigned have)
 		   (v16u8)(v == z + '\n') | (v16u8)(v == z + '`') | (v16u8)(v == z + '$')))
 		k |= K_CMDI;
 	v16u8 colon = (v16u8)(v == z + ':');
-	if (!(have & K_XSS) && any_of((v16u8)(v == z + '<') | colon))
+	if (!(have & K_XSS) &&
+	    any_of((v16u8)(v == z + '<') | colon | (v16u8)(v == z + '&') | (v16u8)(v == z + '\t') |
+		   (v16u8)(v == z + '\n') | (v16u8)(v == z + '\r')))
 		k |= K_XSS;
 	if (!(have & K_PATH) && any_of((v16u8)(v == z + '.') | (v16u8)(v == z + '/') | colon |
 				       (v16u8)(v == z) | (v16u8)(v == z + 0xc0)))

@@ -78,6 +78,23 @@ UNIT_SUITE(detect_xss_table)
 		{ "the onion = vegetable", false },
 		{ "email me: <joe@example.com>", false },
 		{ "<p class=\"one\">online</p>", false },
+		/* a scheme spelled with character references or split by tabs
+		 * and line breaks, which a browser decodes and drops */
+		{ "<a href=\"javascript&colon;alert(1)\">x</a>", true },
+		{ "<a href=\"jav&#x09;ascript:alert(1)\">x</a>", true },
+		{ "<a href=\"java\tscript:alert(1)\">x</a>", true },
+		{ "<a "
+		  "href=\"&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)"
+		  "\">",
+		  true },
+		{ "<a href=javascript&#0000058alert(1)>", true },
+		{ "<a href=\"&#x6A;avascript:alert(1)\">", true },
+		{ "java\nscript:alert(1)", true },
+		{ "data&colon;text/html,<b>x", true },
+		{ "Tom &amp; Jerry: the movie", false },
+		{ "R&D: notes\ttab\nline", false },
+		{ "myjavascript&colon;thing", false },
+		{ "AT&T: JavaScript is great", false },
 	};
 	run_table(detect_xss, t, sizeof t / sizeof t[0]);
 }
@@ -157,9 +174,12 @@ UNIT_SUITE(detect_past_padding)
  * twelve seconds when each '&' crossed the run after it again). */
 UNIT_SUITE(detect_hostile)
 {
-	static const char *const units[] = { "|", "&",   "|&",    "; ", ";",          "$(", "`",
-					     "<", "<a ", "<a on", ":",  "javascript", ".",  "../",
-					     "/", "..",  "\xc0",  " ",  "\t" };
+	static const char *const units[] = {
+		"|",    "&",     "|&", "; ",         ";",   "$(",  "`",       "<",
+		"<a ",  "<a on", ":",  "javascript", ".",   "../", "/",       "..",
+		"\xc0", " ",     "\t", "&#",         "&#1", "&#x", "&colon;", "java\tscript&colon;",
+		"\n"
+	};
 	static const detector dets[] = { detect_cmdi, detect_xss, detect_path_traversal };
 	size_t len = 4u << 20;
 	char *buf = malloc(len);
