@@ -375,13 +375,25 @@ static bool script_url_encoded(const char *s, size_t len, size_t *where)
 	return false;
 }
 
+/* Whether a browser would read s otherwise than its bytes: a tab or a
+ * line break, or a character reference ("rock & roll" has none). */
+static bool spelled_otherwise(const char *s, size_t len)
+{
+	if (memchr(s, '\t', len) || memchr(s, '\n', len) || memchr(s, '\r', len))
+		return true;
+	for (const char *p = s, *end = s + len; (p = memchr(p, '&', (size_t)(end - p))); p++) {
+		size_t n;
+		if (charref_at(s, len, (size_t)(p - s), &n) >= 0)
+			return true;
+	}
+	return false;
+}
+
 bool detect_xss(const char *s, size_t len, struct detect_hit *hit)
 {
 	size_t enc;
 
-	if ((memchr(s, '&', len) || memchr(s, '\t', len) || memchr(s, '\n', len) ||
-	     memchr(s, '\r', len)) &&
-	    script_url_encoded(s, len, &enc)) {
+	if (spelled_otherwise(s, len) && script_url_encoded(s, len, &enc)) {
 		hit->offset = enc;
 		hit->reason = "script URL";
 		return true;
