@@ -218,7 +218,10 @@ static bool shell_args_at(const char *s, size_t len, size_t at, int kind)
 	/* system() and execve() read a command line up to its NUL. */
 	if (i == len || s[i] == 0)
 		return kind != WEAK;
-	if (kind == STRONG || has_prefix_ci(s, len, i, "${ifs}"))
+	/* $IFS is a blank to the shell, braced or not ("cat$IFS/etc/passwd") */
+	if (kind == STRONG || has_prefix_ci(s, len, i, "${ifs}") ||
+	    (has_prefix_ci(s, len, i, "$ifs") &&
+	     (i + 4 == len || !(isalnum((unsigned char)s[i + 4]) || s[i + 4] == '_'))))
 		return true;
 	if (i == at && !in_set(s[i], "|;&<>`)\n"))
 		return false; /* "cat's": not a word boundary we trust */
