@@ -138,3 +138,14 @@ void util_sb_free(struct util_sb *sb)
 	free(sb->buf);
 	util_sb_init(sb, sb->max);
 }
+
+int util_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

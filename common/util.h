@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <time.h>
 
+/* The value of hex digit c, or -1. */
+int util_hexval(char c);
+
 /* SHA-256 of buf as 64 lowercase hex digits and a NUL. Returns 0, or
  * -EINVAL when out is NULL or buf is NULL with len > 0. */
 int util_sha256_hex(const void *buf, size_t len, char out[65]);

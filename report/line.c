@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* Nesting beyond this is not something fnguard writes; refusing it keeps
  * the skipper's work bounded on hostile input. */
 #define MAX_DEPTH 64
@@ -288,17 +290,6 @@ int rep_line_parse(const char *line, size_t len, struct rep_line *out)
 	       out->v[RK_ACTION].type == RV_STRING && out->v[RK_EVENT].n > 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int hex4(const char *p, const char *end)
 {
 	int r = 0;
@@ -306,7 +297,7 @@ static int hex4(const char *p, const char *end)
 	if (end - p < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(p[i]);
+		int h = util_hexval(p[i]);
 		if (h < 0)
 			return -1;
 		r = r * 16 + h;

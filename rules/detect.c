@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util.h"
+
 typedef unsigned char v16u8 __attribute__((vector_size(16)));
 
 /* The bytes a detector stops at: a table for single bytes and the same
@@ -73,22 +75,14 @@ static inline __attribute__((always_inline)) bool has_prefix_ci(const char *s, s
 	       has_prefix_ci_rest(s, len, at, p);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 size_t detect_url_decode(const char *src, size_t len, char *dst, bool form)
 {
 	size_t o = 0;
 
 	for (size_t i = 0; i < len; i++) {
 		int hi, lo;
-		if (src[i] == '%' && i + 2 < len && (hi = hexval(src[i + 1])) >= 0 &&
-		    (lo = hexval(src[i + 2])) >= 0) {
+		if (src[i] == '%' && i + 2 < len && (hi = util_hexval(src[i + 1])) >= 0 &&
+		    (lo = util_hexval(src[i + 2])) >= 0) {
 			dst[o++] = (char)(hi * 16 + lo);
 			i += 2;
 		} else {
@@ -314,9 +308,10 @@ static long charref_at(const char *s, size_t len, size_t i, size_t *n)
 		bool hex = j + 1 < len && (s[j + 1] == 'x' || s[j + 1] == 'X');
 		long v = 0;
 		size_t start = j += hex ? 2 : 1;
-		for (; j < len && (hex ? hexval(s[j]) >= 0 : isdigit((unsigned char)s[j])); j++)
+		for (; j < len && (hex ? util_hexval(s[j]) >= 0 : isdigit((unsigned char)s[j]));
+		     j++)
 			if (v < 0x110000)
-				v = v * (hex ? 16 : 10) + (hex ? hexval(s[j]) : s[j] - '0');
+				v = v * (hex ? 16 : 10) + (hex ? util_hexval(s[j]) : s[j] - '0');
 		if (j == start)
 			return -1;
 		if (j < len && s[j] == ';')

@@ -4,16 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "util.h"
 
 /* The code unit of the \uXXXX escape at s[i] (s[i] is the backslash), or
  * -1 when there is none. */
@@ -23,7 +14,7 @@ static long unit_at(const char *s, size_t len, size_t i)
 		return -1;
 	long v = 0;
 	for (size_t k = 2; k < 6; k++) {
-		int h = hexval(s[i + k]);
+		int h = util_hexval(s[i + k]);
 		if (h < 0)
 			return -1;
 		v = v << 4 | h;
